@@ -1,0 +1,26 @@
+//! The command-line interface: one file per subcommand.
+
+mod record;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Record every training example's dynamics across epochs and seeds, and ask SQL what a
+/// network learns first.
+#[derive(Debug, Parser)]
+#[command(name = "trainlog", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Record(record::Args),
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Record(a) => record::run(a),
+    }
+}

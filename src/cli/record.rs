@@ -1,0 +1,398 @@
+//! `trainlog record`: train an LSTM classifier over several seeds and record every example's
+//! dynamics into the log.
+
+use anyhow::{bail, Context};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tch::Device;
+use trainlog::dataset;
+use trainlog::recorder::{RecorderThread, RunTarget};
+use trainlog::seeds::parse_seeds;
+use trainlog::store::{NewRun, RunStatus, Store};
+use trainlog::trainer::{
+    self, Capture, Event, OptimizerKind, Seeds, Sink, TrainConfig, TrainError,
+};
+
+/// Which seed the seed list varies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Vary {
+    /// Each seed sets both the initialisation and the data order.
+    Both,
+    /// Each seed sets the initialisation; the data order is fixed by --order-seed.
+    Init,
+    /// Each seed sets the data order; the initialisation is fixed by --init-seed.
+    Order,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum DeviceArg {
+    /// CUDA if libtorch has it and a GPU is present, else CPU.
+    Auto,
+    Cpu,
+    Cuda,
+}
+
+/// Train an LSTM classifier for each seed and record every example's logits, loss and
+/// correctness at every epoch, with its place in the data order.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The dataset: mnist1d[:n=5000,seed=42], planted[:n=1000,classes=4,len=24,seed=0], or a
+    /// .csv/.parquet file (a `label` column and numeric sequence columns or a `text` column;
+    /// optional `id` and `split`; FILE:split_seed=N without a split column)
+    #[arg(long, default_value = "mnist1d")]
+    dataset: String,
+    /// Flip this fraction of the train labels (seeded by --noise-seed); the flipped examples
+    /// are recorded
+    #[arg(long, default_value_t = 0.0, value_name = "F")]
+    label_noise: f64,
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    noise_seed: u64,
+    /// Seeds, one run each: a half-open range (0..3 = 0, 1, 2) or a list (4,7)
+    #[arg(long, default_value = "0..3")]
+    seeds: String,
+    /// Which seed the list varies; the other is fixed by --init-seed or --order-seed
+    #[arg(long, value_enum, default_value_t = Vary::Both)]
+    vary: Vary,
+    /// The fixed initialisation seed with --vary order
+    #[arg(long, value_name = "N")]
+    init_seed: Option<u64>,
+    /// The fixed data-order seed with --vary init
+    #[arg(long, value_name = "N")]
+    order_seed: Option<u64>,
+    /// Name of the experiment the runs form (default: the dataset and the time); an existing
+    /// experiment on the same dataset gets more runs
+    #[arg(long)]
+    experiment: Option<String>,
+    /// The log: a SQLite file
+    #[arg(long, default_value = "trainlog.db")]
+    db: PathBuf,
+
+    /// LSTM hidden size
+    #[arg(long, default_value_t = 128)]
+    hidden: usize,
+    /// LSTM layers
+    #[arg(long, default_value_t = 1)]
+    layers: usize,
+    /// Dropout between LSTM layers and before the head (training only)
+    #[arg(long, default_value_t = 0.0)]
+    dropout: f64,
+    /// A bidirectional LSTM
+    #[arg(long)]
+    bidirectional: bool,
+    /// Embedding size for text datasets
+    #[arg(long, default_value_t = 32)]
+    embed_dim: usize,
+
+    #[arg(long, value_enum, default_value_t = OptimizerKind::Adam)]
+    optimizer: OptimizerKind,
+    /// Learning rate
+    #[arg(long, default_value_t = 3e-3)]
+    lr: f64,
+    /// SGD momentum
+    #[arg(long, default_value_t = 0.9)]
+    momentum: f64,
+    #[arg(long, default_value_t = 0.0)]
+    weight_decay: f64,
+    /// Clip the gradient norm to this value (0: no clipping)
+    #[arg(long, default_value_t = 0.0)]
+    clip_grad: f64,
+    #[arg(long, default_value_t = 100)]
+    batch_size: usize,
+    /// Batch size of the eval passes (does not change results)
+    #[arg(long, default_value_t = 1000)]
+    eval_batch_size: usize,
+    #[arg(long, default_value_t = 60)]
+    epochs: usize,
+
+    /// What to record: the eval phase (every example after every epoch), the step phase (the
+    /// training forward passes, with positions), both, or none
+    #[arg(long, value_enum, default_value_t = Capture::Both)]
+    capture: Capture,
+    /// Do not store raw logits (only loss, p_true, margin and pred)
+    #[arg(long)]
+    no_logits: bool,
+    /// libtorch intra-op threads (default: all cores)
+    #[arg(long)]
+    threads: Option<usize>,
+    #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
+    device: DeviceArg,
+    /// No progress bars
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+impl Args {
+    fn seed_pairs(&self) -> anyhow::Result<Vec<Seeds>> {
+        let seeds = parse_seeds(&self.seeds).map_err(|e| anyhow::anyhow!("--seeds {e}"))?;
+        match self.vary {
+            Vary::Both if self.init_seed.is_some() || self.order_seed.is_some() => bail!(
+                "--init-seed and --order-seed fix one seed while the list varies the other: add --vary order or --vary init"
+            ),
+            Vary::Init if self.init_seed.is_some() => {
+                bail!("--vary init takes the init seeds from --seeds: drop --init-seed")
+            }
+            Vary::Order if self.order_seed.is_some() => {
+                bail!("--vary order takes the order seeds from --seeds: drop --order-seed")
+            }
+            _ => {}
+        }
+        Ok(seeds
+            .into_iter()
+            .map(|s| match self.vary {
+                Vary::Both => Seeds { init: s, order: s },
+                Vary::Init => Seeds {
+                    init: s,
+                    order: self.order_seed.unwrap_or(0),
+                },
+                Vary::Order => Seeds {
+                    init: self.init_seed.unwrap_or(0),
+                    order: s,
+                },
+            })
+            .collect())
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.epochs == 0 {
+            bail!("--epochs 0: train for at least 1 epoch");
+        }
+        if self.batch_size == 0 || self.eval_batch_size == 0 {
+            bail!("--batch-size and --eval-batch-size must be at least 1");
+        }
+        if self.hidden == 0 || self.layers == 0 || self.embed_dim == 0 {
+            bail!("--hidden, --layers and --embed-dim must be at least 1");
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            bail!("--dropout must be in [0, 1)");
+        }
+        if !(self.lr > 0.0 && self.lr.is_finite()) {
+            bail!("--lr must be a positive number");
+        }
+        if self.clip_grad < 0.0 || self.weight_decay < 0.0 {
+            bail!("--clip-grad and --weight-decay cannot be negative");
+        }
+        if self.threads == Some(0) {
+            bail!("--threads must be at least 1");
+        }
+        Ok(())
+    }
+
+    fn device(&self) -> anyhow::Result<Device> {
+        Ok(match self.device {
+            DeviceArg::Auto => Device::cuda_if_available(),
+            DeviceArg::Cpu => Device::Cpu,
+            DeviceArg::Cuda => {
+                if !tch::Cuda::is_available() {
+                    bail!("--device cuda: no CUDA device or a CPU-only libtorch; use --device cpu, or point LIBTORCH at a CUDA build");
+                }
+                Device::Cuda(0)
+            }
+        })
+    }
+}
+
+/// Forwards the trainer's events to the writer and moves the progress bar.
+struct ProgressSink<S> {
+    inner: S,
+    bar: ProgressBar,
+}
+
+impl<S: Sink> Sink for ProgressSink<S> {
+    fn emit(&mut self, event: Event) -> Result<(), TrainError> {
+        if let Event::EpochEnd(s) = &event {
+            let pct = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.1}%", 100.0 * v));
+            self.bar.set_position(s.epoch as u64);
+            self.bar.set_message(format!(
+                "loss {} train {} test {}",
+                s.train_loss.map_or("-".to_string(), |l| format!("{l:.4}")),
+                pct(s.eval_train_acc.or(s.train_acc)),
+                pct(s.test_acc)
+            ));
+        }
+        self.inner.emit(event)
+    }
+}
+
+fn default_experiment(store: &Store, data: &str) -> anyhow::Result<String> {
+    let short: String = data
+        .rsplit('/')
+        .next()
+        .unwrap_or(data)
+        .split([':', '.'])
+        .next()
+        .unwrap_or("data")
+        .to_string();
+    let base = format!("{short}-{}", chrono::Local::now().format("%Y%m%d-%H%M%S"));
+    let exists = |name: &str| -> anyhow::Result<bool> {
+        Ok(store.conn().query_row(
+            "SELECT count(*) FROM experiments WHERE experiment = ?1",
+            [name],
+            |r| r.get::<_, i64>(0),
+        )? > 0)
+    };
+    let mut name = base.clone();
+    let mut k = 2;
+    while exists(&name)? {
+        name = format!("{base}-{k}");
+        k += 1;
+    }
+    Ok(name)
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    // Everything that can be checked is checked before the log is touched.
+    args.validate()?;
+    let pairs = args.seed_pairs()?;
+    let device = args.device()?;
+    let data = dataset::load(&args.dataset)?
+        .with_label_noise(args.label_noise, args.noise_seed)?;
+    let model = trainer::model_config(
+        &data,
+        args.hidden,
+        args.layers,
+        args.dropout,
+        args.bidirectional,
+        args.embed_dim,
+    );
+    let cfg = TrainConfig {
+        epochs: args.epochs,
+        batch_size: args.batch_size,
+        eval_batch_size: args.eval_batch_size,
+        optimizer: args.optimizer,
+        lr: args.lr,
+        momentum: args.momentum,
+        weight_decay: args.weight_decay,
+        clip_grad: (args.clip_grad > 0.0).then_some(args.clip_grad),
+        capture: args.capture,
+    };
+    let threads = args.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    });
+    tch::set_num_threads(threads as i32);
+
+    let mut store = Store::open(&args.db)
+        .with_context(|| format!("cannot open the log {}", args.db.display()))?;
+    let dataset_id = store.ensure_dataset(&data)?;
+    let experiment = match &args.experiment {
+        Some(e) => e.clone(),
+        None => default_experiment(&store, &data.spec)?,
+    };
+    store.ensure_experiment(&experiment, dataset_id)?;
+
+    let show = !args.quiet && std::io::stderr().is_terminal();
+    let labels: Vec<u32> = data.examples.iter().map(|e| e.label).collect();
+    let device_name = format!("{device:?}").to_lowercase();
+    let mut run_ids = Vec::new();
+    for (i, seeds) in pairs.iter().enumerate() {
+        let config = json!({
+            "dataset": data.spec,
+            "label_noise": data.label_noise,
+            "noise_seed": args.noise_seed,
+            "model": model,
+            "train": cfg,
+            "init_seed": seeds.init,
+            "order_seed": seeds.order,
+            "threads": threads,
+            "device": device_name,
+            "store_logits": !args.no_logits,
+        });
+        let run_id = store.create_run(&NewRun {
+            experiment: &experiment,
+            init_seed: seeds.init,
+            order_seed: seeds.order,
+            model: "lstm",
+            config_json: &config.to_string(),
+            epochs: cfg.epochs,
+            capture: &format!("{:?}", cfg.capture).to_lowercase(),
+            device: &device_name,
+        })?;
+        run_ids.push(run_id);
+
+        let bar = if show {
+            let b = ProgressBar::new(cfg.epochs as u64);
+            b.set_style(
+                ProgressStyle::with_template(
+                    "{prefix} [{bar:30}] epoch {pos}/{len} {msg} (eta {eta})",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
+            );
+            b.set_prefix(format!(
+                "run {run_id} ({}/{}, init {}, order {})",
+                i + 1,
+                pairs.len(),
+                seeds.init,
+                seeds.order
+            ));
+            b
+        } else {
+            ProgressBar::hidden()
+        };
+
+        let writer = RecorderThread::spawn(
+            store,
+            RunTarget {
+                run_id,
+                labels: labels.clone(),
+                n_classes: data.n_classes(),
+                store_logits: !args.no_logits,
+            },
+            16,
+        );
+        let mut sink = ProgressSink {
+            inner: writer.sink(),
+            bar: bar.clone(),
+        };
+        let result = trainer::train(&data, &model, &cfg, *seeds, device, &mut sink);
+        drop(sink);
+        bar.finish_and_clear();
+        let (back, recorded) = writer.finish();
+        store = back;
+
+        let (status, message) = match (&result, &recorded) {
+            (_, Err(e)) => (RunStatus::Failed, Some(format!("writing the log failed: {e}"))),
+            (Ok(_), Ok(_)) => (RunStatus::Completed, None),
+            (Err(e @ TrainError::Diverged { .. }), _) => (RunStatus::Diverged, Some(e.to_string())),
+            (Err(e), _) => (RunStatus::Failed, Some(e.to_string())),
+        };
+        store.finish_run(run_id, status, message.as_deref())?;
+        match (result, recorded) {
+            (_, Err(e)) => {
+                return Err(anyhow::Error::new(e)
+                    .context(format!("run {run_id} failed while writing the log")))
+            }
+            (Err(e), _) => {
+                return Err(anyhow::Error::new(e).context(format!(
+                    "run {run_id} (init {}, order {}) {}",
+                    seeds.init,
+                    seeds.order,
+                    status.as_str()
+                )))
+            }
+            (Ok(last), Ok(_)) => {
+                let pct = |v: Option<f64>| v.map_or("-".into(), |v| format!("{:.1}%", 100.0 * v));
+                println!(
+                    "run {run_id} (init {}, order {}): {} epochs, train {}, test {}",
+                    seeds.init,
+                    seeds.order,
+                    cfg.epochs,
+                    pct(last.eval_train_acc.or(last.train_acc)),
+                    pct(last.test_acc)
+                );
+            }
+        }
+    }
+    println!(
+        "log: {} (experiment {experiment}, runs {})",
+        args.db.display(),
+        run_ids
+            .iter()
+            .map(|r| r.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,23 @@
+//! The `trainlog` binary: thin glue over the library. Each subcommand lives in its own file
+//! under `src/cli/`; errors are printed as one line.
+
+mod cli;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    match cli::run(args) {
+        Ok(code) => code,
+        Err(err) => {
+            let msg = err
+                .chain()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join(": ");
+            eprintln!("trainlog: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}

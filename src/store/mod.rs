@@ -1,0 +1,403 @@
+//! The SQLite store: opening (pragmas, migrations, SQL functions) and every write trainlog
+//! makes. Bulk writes run inside one transaction per epoch, begun and committed by the
+//! recorder.
+
+pub mod functions;
+pub mod schema;
+
+use crate::dataset::{Dataset, Inputs};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the folder of {0} does not exist: create it first or pass another --db")]
+    MissingDir(PathBuf),
+    #[error("database {0} does not exist: record a run first (trainlog record --db {0})")]
+    MissingDb(PathBuf),
+    #[error("{path} was written by a newer trainlog (schema version {found}, this one knows {known}): upgrade trainlog to read it")]
+    TooNew {
+        path: PathBuf,
+        found: usize,
+        known: usize,
+    },
+    #[error("{path} is not a trainlog database: {reason}")]
+    NotTrainlog { path: PathBuf, reason: String },
+    #[error("experiment '{0}' already exists with another dataset: choose another --experiment name")]
+    ExperimentDataset(String),
+    #[error("no experiment in {0}: record one first")]
+    NoExperiment(PathBuf),
+    #[error("sqlite: {0}")]
+    Sql(#[from] rusqlite::Error),
+}
+
+/// A run's final state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStatus {
+    Running,
+    Completed,
+    Failed,
+    Diverged,
+    Interrupted,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Completed => "completed",
+            RunStatus::Failed => "failed",
+            RunStatus::Diverged => "diverged",
+            RunStatus::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// What is known of a run when it starts.
+#[derive(Debug, Clone)]
+pub struct NewRun<'a> {
+    pub experiment: &'a str,
+    pub init_seed: u64,
+    pub order_seed: u64,
+    pub model: &'a str,
+    pub config_json: &'a str,
+    pub epochs: usize,
+    pub capture: &'a str,
+    pub device: &'a str,
+}
+
+/// One observation row.
+#[derive(Debug, Clone, Copy)]
+pub struct ObservationRow<'a> {
+    pub run_id: i64,
+    pub phase: i64,
+    pub epoch: i64,
+    pub example_id: i64,
+    pub position: Option<i64>,
+    pub batch: Option<i64>,
+    pub pred: i64,
+    pub loss: f64,
+    pub p_true: f64,
+    pub margin: f64,
+    pub logits: Option<&'a [u8]>,
+}
+
+/// One epoch's summary row.
+#[derive(Debug, Clone, Copy)]
+pub struct EpochRow {
+    pub run_id: i64,
+    pub epoch: i64,
+    pub train_loss: Option<f64>,
+    pub train_acc: Option<f64>,
+    pub eval_train_acc: Option<f64>,
+    pub test_loss: Option<f64>,
+    pub test_acc: Option<f64>,
+    pub wall_s: f64,
+}
+
+/// An open trainlog database.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    functions::register(conn)?;
+    Ok(())
+}
+
+fn check_version(conn: &Connection, path: &Path) -> Result<usize, StoreError> {
+    let found: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| StoreError::NotTrainlog {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+    let known = schema::latest_version();
+    if found as usize > known {
+        return Err(StoreError::TooNew {
+            path: path.to_path_buf(),
+            found: found as usize,
+            known,
+        });
+    }
+    Ok(found as usize)
+}
+
+impl Store {
+    /// Opens (creating if needed) a database for writing and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.is_dir() {
+                return Err(StoreError::MissingDir(path.to_path_buf()));
+            }
+        }
+        let conn = Connection::open(path)?;
+        Self::init(conn, path)
+    }
+
+    /// An in-memory database with the full schema (tests).
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        Self::init(Connection::open_in_memory()?, Path::new(":memory:"))
+    }
+
+    fn init(mut conn: Connection, path: &Path) -> Result<Store, StoreError> {
+        configure(&conn)?;
+        check_version(&conn, path)?;
+        if path != Path::new(":memory:") {
+            let mode: String =
+                conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                return Err(StoreError::NotTrainlog {
+                    path: path.to_path_buf(),
+                    reason: format!("cannot switch to WAL journal (got {mode})"),
+                });
+            }
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+        }
+        schema::migrations()
+            .to_latest(&mut conn)
+            .map_err(|e| match e {
+                rusqlite_migration::Error::RusqliteError { err, .. } => StoreError::Sql(err),
+                other => StoreError::NotTrainlog {
+                    path: path.to_path_buf(),
+                    reason: other.to_string(),
+                },
+            })?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Opens an existing database read-only (queries, export, report).
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        if !path.is_file() {
+            return Err(StoreError::MissingDb(path.to_path_buf()));
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        configure(&conn)?;
+        let v = check_version(&conn, path)?;
+        if v < schema::latest_version() {
+            return Err(StoreError::NotTrainlog {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "schema version {v} is older than {}: open it once with `trainlog record` or `trainlog migrate` to upgrade",
+                    schema::latest_version()
+                ),
+            });
+        }
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Stores a dataset's examples and classes once; returns its id (an existing one if the
+    /// same content is already stored).
+    pub fn ensure_dataset(&mut self, data: &Dataset) -> Result<i64, StoreError> {
+        let fp = data.fingerprint();
+        if let Some(id) = self
+            .conn
+            .query_row(
+                "SELECT dataset_id FROM datasets WHERE fingerprint = ?1",
+                [&fp],
+                |r| r.get(0),
+            )
+            .optional()?
+        {
+            return Ok(id);
+        }
+        let tx = self.conn.transaction()?;
+        let kind = match data.inputs {
+            Inputs::Numeric { .. } => "numeric",
+            Inputs::Tokens { .. } => "tokens",
+        };
+        tx.execute(
+            "INSERT INTO datasets (spec, fingerprint, n_examples, n_classes, seq_len, input_kind, label_noise, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                data.spec,
+                fp,
+                data.len() as i64,
+                data.n_classes() as i64,
+                data.seq_len() as i64,
+                kind,
+                data.label_noise,
+                now()
+            ],
+        )?;
+        let id = tx.last_insert_rowid();
+        {
+            let mut c = tx.prepare("INSERT INTO classes (dataset_id, class, name) VALUES (?1, ?2, ?3)")?;
+            for (k, name) in data.class_names.iter().enumerate() {
+                c.execute(params![id, k as i64, name])?;
+            }
+            let mut e = tx.prepare(
+                "INSERT INTO examples (dataset_id, example_id, source_id, split, label, orig_label, length)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            for (i, ex) in data.examples.iter().enumerate() {
+                e.execute(params![
+                    id,
+                    i as i64,
+                    ex.source_id,
+                    ex.split.as_str(),
+                    ex.label,
+                    ex.orig_label,
+                    ex.length
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Creates an experiment, or accepts an existing one on the same dataset (more runs).
+    pub fn ensure_experiment(&self, name: &str, dataset_id: i64) -> Result<(), StoreError> {
+        let existing: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT dataset_id FROM experiments WHERE experiment = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match existing {
+            Some(d) if d == dataset_id => Ok(()),
+            Some(_) => Err(StoreError::ExperimentDataset(name.to_string())),
+            None => {
+                self.conn.execute(
+                    "INSERT INTO experiments (experiment, dataset_id, created_at) VALUES (?1, ?2, ?3)",
+                    params![name, dataset_id, now()],
+                )?;
+                Ok(())
+            }
+        }
+    }
+
+    /// The most recently created experiment.
+    pub fn latest_experiment(&self) -> Result<String, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT experiment FROM experiments ORDER BY created_at DESC, rowid DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::NoExperiment(self.path.clone()))
+    }
+
+    /// Registers a run as running; returns its id.
+    pub fn create_run(&self, run: &NewRun<'_>) -> Result<i64, StoreError> {
+        self.conn.execute(
+            "INSERT INTO runs (experiment, init_seed, order_seed, status, model, config, epochs, capture,
+                               trainlog_version, libtorch_version, device, started_at)
+             VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                run.experiment,
+                run.init_seed as i64,
+                run.order_seed as i64,
+                run.model,
+                run.config_json,
+                run.epochs as i64,
+                run.capture,
+                crate::VERSION,
+                crate::LIBTORCH_VERSION,
+                run.device,
+                now()
+            ],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Sets a run's final status.
+    pub fn finish_run(
+        &self,
+        run_id: i64,
+        status: RunStatus,
+        message: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE runs SET status = ?2, finished_at = ?3, message = ?4 WHERE run_id = ?1",
+            params![run_id, status.as_str(), now(), message],
+        )?;
+        Ok(())
+    }
+
+    /// Begins a write transaction (the recorder's epoch).
+    pub fn begin(&self) -> Result<(), StoreError> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(())
+    }
+
+    pub fn commit(&self) -> Result<(), StoreError> {
+        self.conn.execute_batch("COMMIT")?;
+        Ok(())
+    }
+
+    /// Rolls back an open transaction, if any.
+    pub fn rollback(&self) -> Result<(), StoreError> {
+        if !self.conn.is_autocommit() {
+            self.conn.execute_batch("ROLLBACK")?;
+        }
+        Ok(())
+    }
+
+    pub fn insert_observation(&self, row: &ObservationRow<'_>) -> Result<(), StoreError> {
+        let mut st = self.conn.prepare_cached(
+            "INSERT INTO observations (run_id, phase, epoch, example_id, position, batch, pred, loss, p_true, margin, logits)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?;
+        st.execute(params![
+            row.run_id,
+            row.phase,
+            row.epoch,
+            row.example_id,
+            row.position,
+            row.batch,
+            row.pred,
+            row.loss,
+            row.p_true,
+            row.margin,
+            row.logits
+        ])?;
+        Ok(())
+    }
+
+    pub fn insert_epoch(&self, row: &EpochRow) -> Result<(), StoreError> {
+        let mut st = self.conn.prepare_cached(
+            "INSERT INTO epochs (run_id, epoch, train_loss, train_acc, eval_train_acc, test_loss, test_acc, wall_s, committed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?;
+        st.execute(params![
+            row.run_id,
+            row.epoch,
+            row.train_loss,
+            row.train_acc,
+            row.eval_train_acc,
+            row.test_loss,
+            row.test_acc,
+            row.wall_s,
+            now()
+        ])?;
+        Ok(())
+    }
+}
