@@ -9,6 +9,7 @@ pub mod dataset;
 pub mod model;
 pub mod recorder;
 pub mod seeds;
+pub mod stats;
 pub mod store;
 pub mod trainer;
 

@@ -118,7 +118,7 @@ pub trait Sink {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
-    #[error("training diverged: the loss became {loss} at epoch {epoch}, batch {batch}; try a lower --lr (or --clip-grad 1)")]
+    #[error("diverged: the loss became {loss} at epoch {epoch}, batch {batch}; try a lower --lr (or --clip-grad 1)")]
     Diverged { epoch: u32, batch: u32, loss: f64 },
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),
@@ -126,9 +126,11 @@ pub enum TrainError {
     Sink(String),
     #[error("bad training setting: {0}")]
     Config(String),
+    #[error("libtorch panicked: {0}")]
+    Panic(String),
 }
 
-const ORDER_SALT: u64 = 0x6f72_6465_72;
+const ORDER_SALT: u64 = 0x006f_7264_6572;
 const DROPOUT_SALT: u64 = 0x6472_6f70;
 
 /// The dataset's inputs and labels as tensors on the training device.

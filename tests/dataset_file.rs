@@ -360,6 +360,26 @@ fn parquet_integer_ids_are_kept_as_text() {
     assert_eq!(ids, vec!["100", "101", "102", "103"]);
 }
 
+#[test]
+fn parquet_pandas_index_column_is_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let pq = write_parquet(
+        dir.path(),
+        "d.parquet",
+        vec![
+            ("label", strs(&["x", "y", "x", "y"])),
+            ("v", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0, 4.0]))),
+            (
+                "__index_level_0__",
+                Arc::new(Int64Array::from(vec![10, 11, 12, 13])),
+            ),
+        ],
+    );
+    let d = load(&pq, 0).unwrap();
+    assert_eq!(d.seq_len(), 1);
+    assert_eq!(values(&d), &[1.0, 2.0, 3.0, 4.0]);
+}
+
 // ---- errors ----
 
 #[test]
@@ -373,7 +393,12 @@ fn error_missing_file() {
 #[test]
 fn error_empty_file() {
     let dir = tempfile::tempdir().unwrap();
-    for (name, body) in [("a.csv", ""), ("b.csv", "\n\n"), ("c.csv", "label,x\n")] {
+    for (name, body) in [
+        ("a.csv", ""),
+        ("b.csv", "\n\n"),
+        ("c.csv", "label,x\n"),
+        ("d.csv", "  \n"),
+    ] {
         let m = err(&write(dir.path(), name, body));
         assert!(m.contains("is empty"), "{m}");
         assert!(m.contains("`label` column"), "{m}");
@@ -411,9 +436,15 @@ fn error_ragged_row_names_the_line() {
         "d.csv",
         "label,x1,x2\na,1,2\nb,3,4\na,5\nb,6,7\n",
     ));
-    assert!(m.contains("line 4 has 2 fields but the header has 3"), "{m}");
+    assert!(
+        m.contains("line 4 has 2 fields but the header has 3"),
+        "{m}"
+    );
     let m = err(&write(dir.path(), "e.csv", "label,x1\na,1\nb,3,4\n"));
-    assert!(m.contains("line 3 has 3 fields but the header has 2"), "{m}");
+    assert!(
+        m.contains("line 3 has 3 fields but the header has 2"),
+        "{m}"
+    );
 }
 
 #[test]
@@ -424,12 +455,26 @@ fn error_non_number_in_sequence_column() {
         "data.csv",
         "label,x1,x5\na,1,2\nb,3,4\na,5,abc\nb,6,7\n",
     ));
-    assert!(m.contains("row 3 (line 4), column x5: 'abc' is not a number"), "{m}");
+    assert!(
+        m.contains("row 3 (line 4), column x5: 'abc' is not a number"),
+        "{m}"
+    );
     assert!(m.contains("sequence column"), "{m}");
-    for (name, cell) in [("e.csv", ""), ("n.csv", "NaN"), ("i.csv", "inf"), ("o.csv", "1e60")] {
+    for (name, cell) in [
+        ("e.csv", ""),
+        ("n.csv", "NaN"),
+        ("i.csv", "inf"),
+        ("o.csv", "1e60"),
+    ] {
         let body = format!("label,x1\na,1\nb,{cell}\na,2\nb,3\n");
         let m = err(&write(dir.path(), name, &body));
         assert!(m.contains("row 2 (line 3), column x1"), "{m}");
+        let why = if cell.is_empty() {
+            "is empty"
+        } else {
+            "is not a finite"
+        };
+        assert!(m.contains(why), "{m}");
     }
     // A string column that is not named label/id/split/text is a sequence column.
     let m = err(&write(
@@ -437,7 +482,10 @@ fn error_non_number_in_sequence_column() {
         "s.csv",
         "label,name,x1\na,foo,1\nb,bar,2\na,baz,3\nb,qux,4\n",
     ));
-    assert!(m.contains("row 1 (line 2), column name: 'foo' is not a number"), "{m}");
+    assert!(
+        m.contains("row 1 (line 2), column name: 'foo' is not a number"),
+        "{m}"
+    );
 }
 
 #[test]
@@ -450,7 +498,12 @@ fn error_null_or_string_in_parquet_sequence_column() {
             ("label", strs(&["a", "b", "a", "b"])),
             (
                 "x1",
-                Arc::new(Float64Array::from(vec![Some(1.0), Some(2.0), None, Some(4.0)])),
+                Arc::new(Float64Array::from(vec![
+                    Some(1.0),
+                    Some(2.0),
+                    None,
+                    Some(4.0),
+                ])),
             ),
         ],
     );
@@ -495,7 +548,11 @@ fn error_single_class() {
 #[test]
 fn error_missing_label_value() {
     let dir = tempfile::tempdir().unwrap();
-    let m = err(&write(dir.path(), "d.csv", "label,x1\na,1\n,2\na,3\nb,4\nb,5\n"));
+    let m = err(&write(
+        dir.path(),
+        "d.csv",
+        "label,x1\na,1\n,2\na,3\nb,4\nb,5\n",
+    ));
     assert!(m.contains("row 2 (line 3): the label is missing"), "{m}");
     let pq = write_parquet(
         dir.path(),
@@ -503,7 +560,12 @@ fn error_missing_label_value() {
         vec![
             (
                 "label",
-                Arc::new(StringArray::from(vec![Some("a"), Some("b"), None, Some("a")])),
+                Arc::new(StringArray::from(vec![
+                    Some("a"),
+                    Some("b"),
+                    None,
+                    Some("a"),
+                ])),
             ),
             ("x", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0, 4.0]))),
         ],
@@ -600,6 +662,53 @@ fn error_unreadable_parquet() {
     let dir = tempfile::tempdir().unwrap();
     let m = err(&write(dir.path(), "d.parquet", "label,x\na,1\nb,2\n"));
     assert!(m.contains("cannot read it as Parquet"), "{m}");
+}
+
+#[test]
+fn error_parquet_column_types() {
+    let dir = tempfile::tempdir().unwrap();
+    let pq = write_parquet(
+        dir.path(),
+        "f.parquet",
+        vec![
+            (
+                "label",
+                Arc::new(Float64Array::from(vec![1.0, 2.0, 1.0, 2.0])),
+            ),
+            ("v", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0, 4.0]))),
+        ],
+    );
+    let m = err(&pq);
+    assert!(m.contains("column label has type Float64"), "{m}");
+    assert!(m.contains("integers or class names"), "{m}");
+    let pq = write_parquet(
+        dir.path(),
+        "b.parquet",
+        vec![
+            ("label", strs(&["x", "y", "x", "y"])),
+            (
+                "v",
+                Arc::new(arrow::array::BooleanArray::from(vec![
+                    true, false, true, false,
+                ])),
+            ),
+        ],
+    );
+    let m = err(&pq);
+    assert!(m.contains("column v has type Boolean"), "{m}");
+    let pq = write_parquet(
+        dir.path(),
+        "n.parquet",
+        vec![
+            ("label", strs(&["x", "y", "x", "y"])),
+            (
+                "v",
+                Arc::new(Float32Array::from(vec![1.0, f32::NAN, 3.0, 4.0])),
+            ),
+        ],
+    );
+    let m = err(&pq);
+    assert!(m.contains("row 2, column v: 'NaN' is not a finite"), "{m}");
 }
 
 #[test]

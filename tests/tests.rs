@@ -1,5 +1,8 @@
 //! trainlog's integration tests: one binary, one module per concern.
 
+mod bad_input;
 mod common;
 mod dataset_file;
 mod mnist1d;
+mod record;
+mod store;

@@ -168,8 +168,8 @@ impl Args {
         if !(0.0..1.0).contains(&self.dropout) {
             bail!("--dropout must be in [0, 1)");
         }
-        if !(self.lr > 0.0 && self.lr.is_finite()) {
-            bail!("--lr must be a positive number");
+        if !(self.lr > 0.0 && self.lr <= f32::MAX as f64) {
+            bail!("--lr must be a positive number (at most 3.4e38)");
         }
         if self.clip_grad < 0.0 || self.weight_decay < 0.0 {
             bail!("--clip-grad and --weight-decay cannot be negative");
@@ -346,7 +346,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             inner: writer.sink(),
             bar: bar.clone(),
         };
-        let result = trainer::train(&data, &model, &cfg, *seeds, device, &mut sink);
+        // A panic inside libtorch must not leave the run marked running.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            trainer::train(&data, &model, &cfg, *seeds, device, &mut sink)
+        }))
+        .unwrap_or_else(|p| {
+            let msg = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(TrainError::Panic(msg))
+        });
         drop(sink);
         bar.finish_and_clear();
         let (back, recorded) = writer.finish();
@@ -366,10 +377,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             (Err(e), _) => {
                 return Err(anyhow::Error::new(e).context(format!(
-                    "run {run_id} (init {}, order {}) {}",
-                    seeds.init,
-                    seeds.order,
-                    status.as_str()
+                    "run {run_id} (init {}, order {})",
+                    seeds.init, seeds.order
                 )))
             }
             (Ok(last), Ok(_)) => {

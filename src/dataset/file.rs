@@ -24,12 +24,12 @@ use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
 use std::io::BufReader;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Share of the rows that go to the train split when the file has no `split` column.
 const TRAIN_FRACTION: f64 = 0.8;
 
-/// What the reader does with a sequence column's non-numbers, said in every such error.
+/// The rule a non-number in a sequence column breaks, said in every such error.
 const SEQ_RULE: &str =
     "every column other than label, id, split and text is a sequence column and must hold a \
      number in every row";
@@ -155,7 +155,10 @@ fn roles(path: &Path, names: &[String]) -> Result<Vec<Role>, DatasetError> {
     if !roles.contains(&Role::Label) {
         let mut hint = String::new();
         if let Some(n) = names.iter().find(|n| n.eq_ignore_ascii_case("label")) {
-            hint = format!(" (column names are case-sensitive: rename {} to label)", show(n));
+            hint = format!(
+                " (column names are case-sensitive: rename {} to `label`)",
+                show(n)
+            );
         } else if names.len() == 1 && (names[0].contains(';') || names[0].contains('\t')) {
             hint = " (the header looks separated by ';' or tabs: use commas, or a .tsv \
                      extension for tabs)"
@@ -246,10 +249,24 @@ fn not_a_number(path: &Path, at: &str, column: &str, value: Option<&str>) -> Dat
             format!("{at}, column {column}: the value is missing (null): {SEQ_RULE}"),
         ),
         Some("") => bad(path, format!("{at}, column {column} is empty: {SEQ_RULE}")),
-        Some(v) => bad(
-            path,
-            format!("{at}, column {column}: {} is not a number ({SEQ_RULE})", show(v)),
-        ),
+        Some(v) => match v.trim().parse::<f64>() {
+            // NaN, an infinity, or too large for the 32-bit floats the model uses.
+            Ok(_) => bad(
+                path,
+                format!(
+                    "{at}, column {column}: {} is not a finite 32-bit number (sequence values \
+                     must be finite and within ±3.4e38: fix or remove the row)",
+                    show(v)
+                ),
+            ),
+            Err(_) => bad(
+                path,
+                format!(
+                    "{at}, column {column}: {} is not a number ({SEQ_RULE})",
+                    show(v)
+                ),
+            ),
+        },
     }
 }
 
@@ -271,7 +288,7 @@ fn read_csv(path: &Path, delimiter: u8) -> Result<Raw, DatasetError> {
         .delimiter(delimiter)
         .from_reader(BufReader::new(file));
     let header = reader.headers().map_err(|e| csv_err(path, e))?.clone();
-    if header.is_empty() {
+    if header.is_empty() || (header.len() == 1 && header[0].is_empty()) {
         return Err(empty(path));
     }
     let names: Vec<String> = header.iter().map(str::to_string).collect();
@@ -416,13 +433,20 @@ fn read_parquet(path: &Path) -> Result<Raw, DatasetError> {
                     .as_mut()
                     .expect("split")
                     .extend(strings(path, col)?),
-                Role::Text => raw.texts.as_mut().expect("text").extend(strings(path, col)?),
+                Role::Text => raw
+                    .texts
+                    .as_mut()
+                    .expect("text")
+                    .extend(strings(path, col)?),
                 Role::Seq => {
                     let col = if is_string(col.data_type()) {
                         SeqCol::Str(strings(path, col)?)
                     } else {
                         let f = arrow::compute::cast(col, &DataType::Float64).map_err(|e| {
-                            bad(path, format!("cannot convert column {name} to numbers ({e})"))
+                            bad(
+                                path,
+                                format!("cannot convert column {name} to numbers ({e})"),
+                            )
                         })?;
                         SeqCol::Num(f.as_primitive::<Float64Type>().iter().collect())
                     };
@@ -510,7 +534,12 @@ fn build(path: &Path, raw: Raw, split_seed: u64) -> Result<Dataset, DatasetError
     let ints: Option<Vec<i64>> = labels.iter().map(|l| l.parse().ok()).collect();
     let (class_names, label_of): (Vec<String>, Vec<u32>) = match ints {
         Some(ints) => {
-            let classes: Vec<i64> = ints.iter().copied().collect::<BTreeSet<_>>().into_iter().collect();
+            let classes: Vec<i64> = ints
+                .iter()
+                .copied()
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
             let idx = ints
                 .iter()
                 .map(|v| classes.binary_search(v).expect("class") as u32)
@@ -518,7 +547,12 @@ fn build(path: &Path, raw: Raw, split_seed: u64) -> Result<Dataset, DatasetError
             (classes.iter().map(i64::to_string).collect(), idx)
         }
         None => {
-            let classes: Vec<&str> = labels.iter().copied().collect::<BTreeSet<_>>().into_iter().collect();
+            let classes: Vec<&str> = labels
+                .iter()
+                .copied()
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
             let idx = labels
                 .iter()
                 .map(|v| classes.binary_search(v).expect("class") as u32)
@@ -526,31 +560,7 @@ fn build(path: &Path, raw: Raw, split_seed: u64) -> Result<Dataset, DatasetError
             (classes.iter().map(|s| s.to_string()).collect(), idx)
         }
     };
-    let mut counts = vec![0usize; class_names.len()];
-    for &l in &label_of {
-        counts[l as usize] += 1;
-    }
-    if let Some(c) = counts.iter().position(|&k| k == 1) {
-        return Err(bad(
-            path,
-            format!(
-                "class {} has only one example: every class needs at least two (remove it or add \
-                 examples)",
-                show(&class_names[c])
-            ),
-        ));
-    }
-    if class_names.len() < 2 {
-        return Err(bad(
-            path,
-            format!(
-                "every row has the label {}: a classifier needs at least two classes",
-                show(&class_names[0])
-            ),
-        ));
-    }
-
-    // Texts, checked before the split so that a bad row is named whatever the seed.
+    // Texts and splits, checked row by row first so that a bad row is named.
     let texts: Option<Vec<Vec<char>>> = match &raw.texts {
         None => None,
         Some(texts) => {
@@ -610,6 +620,30 @@ fn build(path: &Path, raw: Raw, split_seed: u64) -> Result<Dataset, DatasetError
             out
         }
     };
+    // Classes, checked after the row-level errors above.
+    let mut counts = vec![0usize; class_names.len()];
+    for &l in &label_of {
+        counts[l as usize] += 1;
+    }
+    if let Some(c) = counts.iter().position(|&k| k == 1) {
+        return Err(bad(
+            path,
+            format!(
+                "class {} has only one example: every class needs at least two (remove it or add \
+                 examples)",
+                show(&class_names[c])
+            ),
+        ));
+    }
+    if class_names.len() < 2 {
+        return Err(bad(
+            path,
+            format!(
+                "every row has the label {}: a classifier needs at least two classes",
+                show(&class_names[0])
+            ),
+        ));
+    }
     if !splits.contains(&Split::Train) {
         return Err(bad(
             path,
@@ -704,7 +738,7 @@ fn build(path: &Path, raw: Raw, split_seed: u64) -> Result<Dataset, DatasetError
         .collect();
 
     Ok(Dataset {
-        spec: PathBuf::from(path).display().to_string(),
+        spec: path.display().to_string(),
         class_names,
         examples,
         inputs,

@@ -97,7 +97,7 @@ pub fn generate(cfg: &PlantedConfig) -> Result<Dataset, DatasetError> {
             })
             .collect();
         for s in 0..cfg.len {
-            let signal: f64 = (0..cfg.classes).map(|j| coef[j] * t[j][s]).sum();
+            let signal: f64 = coef.iter().zip(&t).map(|(a, tj)| a * tj[s]).sum();
             values.push((signal + 0.5 * unit.sample(&mut rng)) as f32);
         }
     }
