@@ -6,7 +6,9 @@
 
 pub mod capture;
 pub mod dataset;
+pub mod metrics;
 pub mod model;
+pub mod query;
 pub mod recorder;
 pub mod seeds;
 pub mod stats;

@@ -10,6 +10,16 @@ fn main() -> ExitCode {
     let args = cli::Cli::parse();
     match cli::run(args) {
         Ok(code) => code,
+        // A closed pipe (`trainlog query … | head`) is not an error.
+        Err(err)
+            if err.chain().any(|e| {
+                e.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+                    || e.to_string().contains("Broken pipe")
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(err) => {
             let msg = err
                 .chain()

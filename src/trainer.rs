@@ -32,6 +32,29 @@ impl Capture {
     }
 }
 
+/// How the learning rate changes over the epochs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Schedule {
+    /// The same learning rate throughout.
+    Constant,
+    /// Cosine decay from --lr in epoch 1 towards 0: lr · (1 + cos(π (e − 1) / E)) / 2.
+    Cosine,
+}
+
+impl Schedule {
+    /// The learning rate of epoch `epoch` (1-based) of `epochs`.
+    pub fn lr(self, base: f64, epoch: usize, epochs: usize) -> f64 {
+        match self {
+            Schedule::Constant => base,
+            Schedule::Cosine => {
+                let t = (epoch - 1) as f64 / epochs as f64;
+                base * 0.5 * (1.0 + (std::f64::consts::PI * t).cos())
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum OptimizerKind {
@@ -47,6 +70,7 @@ pub struct TrainConfig {
     pub eval_batch_size: usize,
     pub optimizer: OptimizerKind,
     pub lr: f64,
+    pub schedule: Schedule,
     /// SGD momentum (ignored by Adam).
     pub momentum: f64,
     pub weight_decay: f64,
@@ -247,6 +271,7 @@ pub fn train(
             ORDER_SALT,
         )));
         tch::manual_seed(epoch_seed(seeds.init, epoch as u64, DROPOUT_SALT) as i64);
+        opt.set_lr(cfg.schedule.lr(cfg.lr, epoch as usize, cfg.epochs));
 
         let (mut loss_sum, mut correct_sum) = (0f64, 0f64);
         for (b, chunk) in order.chunks(cfg.batch_size).enumerate() {

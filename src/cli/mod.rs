@@ -1,5 +1,7 @@
 //! The command-line interface: one file per subcommand.
 
+mod metrics;
+mod query;
 mod record;
 
 use clap::{Parser, Subcommand};
@@ -17,10 +19,14 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Record(record::Args),
+    Query(query::Args),
+    Metrics(metrics::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Record(a) => record::run(a),
+        Command::Query(a) => query::run(a),
+        Command::Metrics(a) => metrics::run(a),
     }
 }

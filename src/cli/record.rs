@@ -9,11 +9,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use tch::Device;
 use trainlog::dataset;
+use trainlog::metrics::compute_run;
 use trainlog::recorder::{RecorderThread, RunTarget};
 use trainlog::seeds::parse_seeds;
 use trainlog::store::{NewRun, RunStatus, Store};
 use trainlog::trainer::{
-    self, Capture, Event, OptimizerKind, Seeds, Sink, TrainConfig, TrainError,
+    self, Capture, Event, OptimizerKind, Schedule, Seeds, Sink, TrainConfig, TrainError,
 };
 
 /// Which seed the seed list varies.
@@ -91,6 +92,9 @@ pub struct Args {
     /// Learning rate
     #[arg(long, default_value_t = 3e-3)]
     lr: f64,
+    /// Learning-rate schedule over the epochs
+    #[arg(long, value_enum, default_value_t = Schedule::Cosine)]
+    schedule: Schedule,
     /// SGD momentum
     #[arg(long, default_value_t = 0.9)]
     momentum: f64,
@@ -263,6 +267,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eval_batch_size: args.eval_batch_size,
         optimizer: args.optimizer,
         lr: args.lr,
+        schedule: args.schedule,
         momentum: args.momentum,
         weight_decay: args.weight_decay,
         clip_grad: (args.clip_grad > 0.0).then_some(args.clip_grad),
@@ -363,6 +368,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let (back, recorded) = writer.finish();
         store = back;
 
+        // A run is completed only with its per-example metrics computed.
+        let metrics = match (&result, &recorded) {
+            (Ok(_), Ok(_)) => compute_run(&store, run_id).map(|_| ()),
+            _ => Ok(()),
+        };
+        if let Err(e) = metrics {
+            store.finish_run(run_id, RunStatus::Failed, Some(&e.to_string()))?;
+            return Err(anyhow::Error::new(e).context(format!("run {run_id}: computing its metrics")));
+        }
         let (status, message) = match (&result, &recorded) {
             (_, Err(e)) => (RunStatus::Failed, Some(format!("writing the log failed: {e}"))),
             (Ok(_), Ok(_)) => (RunStatus::Completed, None),

@@ -4,7 +4,10 @@
 use rusqlite_migration::{Migrations, M};
 
 /// Every migration, oldest first. A new one is appended here (never edited in place).
-pub const MIGRATIONS: &[M<'static>] = &[M::up(include_str!("../../migrations/0001_init.sql"))];
+pub const MIGRATIONS: &[M<'static>] = &[
+    M::up(include_str!("../../migrations/0001_init.sql")),
+    M::up(include_str!("../../migrations/0002_example_metrics.sql")),
+];
 
 pub fn migrations() -> Migrations<'static> {
     Migrations::from_slice(MIGRATIONS)

@@ -1,0 +1,18 @@
+-- Per-example metrics of each run (METRICS.md), computed once when a run completes
+-- (`trainlog metrics` recomputes them), so canned queries over many runs answer quickly.
+CREATE TABLE example_metrics (
+    run_id               INTEGER NOT NULL REFERENCES runs (run_id),
+    phase                TEXT NOT NULL CHECK (phase IN ('eval', 'step')),
+    example_id           INTEGER NOT NULL,
+    epochs               INTEGER NOT NULL,    -- E: the run's last epoch
+    first_correct_epoch  INTEGER,             -- NULL if never correct in 1..E
+    learned_epoch        INTEGER,             -- NULL if not correct at E
+    forgetting_events    INTEGER NOT NULL,
+    unforgettable        INTEGER NOT NULL,
+    confidence           REAL NOT NULL,
+    variability          REAL NOT NULL,
+    correctness          REAL NOT NULL,
+    region               TEXT NOT NULL CHECK (region IN ('easy', 'ambiguous', 'hard')),
+    aum                  REAL NOT NULL,
+    PRIMARY KEY (run_id, phase, example_id)
+) WITHOUT ROWID;
