@@ -35,7 +35,10 @@ fn embed_queries() {
     for f in files {
         println!("cargo:rerun-if-changed={}", f.display());
         let name = f.file_stem().unwrap().to_str().unwrap().to_string();
-        out.push_str(&format!("    ({name:?}, include_str!({:?})),\n", f.display().to_string()));
+        out.push_str(&format!(
+            "    ({name:?}, include_str!({:?})),\n",
+            f.display().to_string()
+        ));
     }
     out.push_str("];\n");
     let dest = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("queries.rs");

@@ -16,3 +16,17 @@ CREATE TABLE example_metrics (
     aum                  REAL NOT NULL,
     PRIMARY KEY (run_id, phase, example_id)
 ) WITHOUT ROWID;
+
+-- Class accuracy curves of each run: per phase, epoch (0..E for eval, 1..E for step), split
+-- and class, how many examples there are and how many were correct. Computed with
+-- example_metrics.
+CREATE TABLE class_accuracy (
+    run_id    INTEGER NOT NULL REFERENCES runs (run_id),
+    phase     TEXT NOT NULL CHECK (phase IN ('eval', 'step')),
+    epoch     INTEGER NOT NULL,
+    split     TEXT NOT NULL CHECK (split IN ('train', 'test')),
+    class     INTEGER NOT NULL,
+    examples  INTEGER NOT NULL,
+    correct   INTEGER NOT NULL,
+    PRIMARY KEY (run_id, phase, epoch, split, class)
+) WITHOUT ROWID;

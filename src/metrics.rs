@@ -163,6 +163,7 @@ pub fn compute_run(store: &Store, run_id: i64) -> Result<usize, MetricsError> {
     let conn = store.conn();
     let tx = conn.unchecked_transaction()?;
     tx.execute("DELETE FROM example_metrics WHERE run_id = ?1", [run_id])?;
+    tx.execute("DELETE FROM class_accuracy WHERE run_id = ?1", [run_id])?;
     let mut written = 0;
     for (phase, name) in [(0i64, "eval"), (1, "step")] {
         // Examples of the run's dataset: labels and splits by example id.
@@ -177,23 +178,60 @@ pub fn compute_run(store: &Store, run_id: i64) -> Result<usize, MetricsError> {
             .collect::<Result<_, _>>()?;
         let n = examples.last().map_or(0, |e| e.0 as usize + 1);
         let mut label = vec![-1i64; n];
-        for (id, l, _) in &examples {
+        let mut is_test = vec![false; n];
+        for (id, l, split) in &examples {
             label[*id as usize] = *l;
+            is_test[*id as usize] = split == "test";
         }
+        let n_classes = examples.iter().map(|e| e.1 + 1).max().unwrap_or(0) as usize;
+        // class_counts[epoch][split][class] = (examples, correct)
+        let mut class_counts: Vec<Vec<Vec<(i64, i64)>>> = Vec::new();
         let mut acc: Vec<Option<Accumulator>> = vec![None; n];
         let mut st = tx.prepare_cached(
             "SELECT epoch, example_id, pred, p_true, margin FROM observations
-             WHERE run_id = ?1 AND phase = ?2 AND epoch >= 1 ORDER BY epoch, example_id",
+             WHERE run_id = ?1 AND phase = ?2 ORDER BY epoch, example_id",
         )?;
         let mut rows = st.query(params![run_id, phase])?;
         let mut last_epoch = 0u32;
         while let Some(r) = rows.next()? {
             let epoch: u32 = r.get(0)?;
-            let ex: i64 = r.get(1)?;
+            let ex = r.get::<_, i64>(1)? as usize;
             let pred: i64 = r.get(2)?;
-            let a = acc[ex as usize].get_or_insert_with(Accumulator::default);
-            a.push(epoch, pred == label[ex as usize], r.get(3)?, r.get(4)?);
+            let correct = pred == label[ex];
+            while class_counts.len() <= epoch as usize {
+                class_counts.push(vec![vec![(0, 0); n_classes]; 2]);
+            }
+            let cell = &mut class_counts[epoch as usize][is_test[ex] as usize][label[ex] as usize];
+            cell.0 += 1;
+            cell.1 += correct as i64;
+            if epoch == 0 {
+                continue;
+            }
+            let a = acc[ex].get_or_insert_with(Accumulator::default);
+            a.push(epoch, correct, r.get(3)?, r.get(4)?);
             last_epoch = epoch;
+        }
+        let mut ins = tx.prepare_cached(
+            "INSERT INTO class_accuracy (run_id, phase, epoch, split, class, examples, correct)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for (epoch, by_split) in class_counts.iter().enumerate() {
+            for (s, by_class) in by_split.iter().enumerate() {
+                for (class, &(n, c)) in by_class.iter().enumerate() {
+                    if n > 0 {
+                        let split = if s == 1 { "test" } else { "train" };
+                        ins.execute(params![
+                            run_id,
+                            name,
+                            epoch as i64,
+                            split,
+                            class as i64,
+                            n,
+                            c
+                        ])?;
+                    }
+                }
+            }
         }
         if last_epoch == 0 {
             continue;
@@ -276,10 +314,16 @@ mod tests {
         assert!((x.variability - var.sqrt()).abs() < 1e-12);
         // Never correct; correct only at the end; always correct.
         let never = example_metrics(&[false; 3], &[0.1; 3], &[-1.0; 3]);
-        assert_eq!((never.first_correct_epoch, never.learned_epoch), (None, None));
+        assert_eq!(
+            (never.first_correct_epoch, never.learned_epoch),
+            (None, None)
+        );
         assert!(!never.unforgettable);
         let late = example_metrics(&[false, false, true], &[0.1; 3], &[0.0; 3]);
-        assert_eq!((late.first_correct_epoch, late.learned_epoch), (Some(3), Some(3)));
+        assert_eq!(
+            (late.first_correct_epoch, late.learned_epoch),
+            (Some(3), Some(3))
+        );
         let always = example_metrics(&[true; 3], &[0.9; 3], &[1.0; 3]);
         assert_eq!(always.learned_epoch, Some(1));
         assert!(always.unforgettable);

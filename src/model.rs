@@ -68,7 +68,11 @@ impl LstmClassifier {
             for dir in 0..dirs {
                 let layer_in = if layer == 0 { in_dim } else { h * dirs };
                 let sfx = if dir == 1 { "_reverse" } else { "" };
-                weights.push(lstm.var(&format!("weight_ih_l{layer}{sfx}"), &[4 * h, layer_in], init));
+                weights.push(lstm.var(
+                    &format!("weight_ih_l{layer}{sfx}"),
+                    &[4 * h, layer_in],
+                    init,
+                ));
                 weights.push(lstm.var(&format!("weight_hh_l{layer}{sfx}"), &[4 * h, h], init));
                 weights.push(lstm.var(&format!("bias_ih_l{layer}{sfx}"), &[4 * h], init));
                 weights.push(lstm.var(&format!("bias_hh_l{layer}{sfx}"), &[4 * h], init));

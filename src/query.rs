@@ -16,8 +16,8 @@ use crate::store::Store;
 use arrow::array::{ArrayRef, BinaryBuilder, Float64Builder, Int64Builder, StringBuilder};
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
-use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use fallible_iterator::FallibleIterator;
+use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::types::Value;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -28,8 +28,14 @@ mod embedded {
 
 /// The parameters every query may use; the CLI's common options set them.
 pub const COMMON_PARAMS: &[(&str, &str)] = &[
-    ("experiment", "--experiment: the experiment (default: the latest, or the one of --run)"),
-    ("run", "--run: one run (default: every completed run of the experiment)"),
+    (
+        "experiment",
+        "--experiment: the experiment (default: the latest, or the one of --run)",
+    ),
+    (
+        "run",
+        "--run: one run (default: every completed run of the experiment)",
+    ),
     ("phase", "--phase: eval or step (default eval)"),
     ("split", "--split: train, test or all (default train)"),
 ];
@@ -134,16 +140,19 @@ pub fn canned() -> Vec<Canned> {
 
 /// The canned query `name`.
 pub fn find(name: &str) -> Result<Canned, QueryError> {
-    canned().into_iter().find(|c| c.name == name).ok_or_else(|| {
-        QueryError::Unknown(
-            name.to_string(),
-            canned()
-                .iter()
-                .map(|c| c.name)
-                .collect::<Vec<_>>()
-                .join(", "),
-        )
-    })
+    canned()
+        .into_iter()
+        .find(|c| c.name == name)
+        .ok_or_else(|| {
+            QueryError::Unknown(
+                name.to_string(),
+                canned()
+                    .iter()
+                    .map(|c| c.name)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )
+        })
 }
 
 /// A parameter value as given on the command line: an integer, a real, or text.
@@ -241,7 +250,11 @@ fn run_guarded(
             let Some(mut stmt) = next? else { break };
             if !stmt.readonly() {
                 return Err(QueryError::Writes(
-                    stmt.expanded_sql().unwrap_or_default().chars().take(60).collect(),
+                    stmt.expanded_sql()
+                        .unwrap_or_default()
+                        .chars()
+                        .take(60)
+                        .collect(),
                 ));
             }
             for i in 1..=stmt.parameter_count() {

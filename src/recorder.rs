@@ -33,7 +33,9 @@ pub struct RecordStats {
 pub enum RecordError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("batch of epoch {epoch} has {got} logits for {examples} examples of {classes} classes")]
+    #[error(
+        "batch of epoch {epoch} has {got} logits for {examples} examples of {classes} classes"
+    )]
     Shape {
         epoch: u32,
         got: usize,

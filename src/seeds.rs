@@ -17,9 +17,9 @@ pub fn parse_seeds(s: &str) -> Result<Vec<u64>, String> {
     } else {
         s.split(',')
             .map(|p| {
-                p.trim()
-                    .parse::<u64>()
-                    .map_err(|_| format!("'{p}' is not a seed: use a range like 0..3 or a list like 4,7"))
+                p.trim().parse::<u64>().map_err(|_| {
+                    format!("'{p}' is not a seed: use a range like 0..3 or a list like 4,7")
+                })
             })
             .collect::<Result<_, _>>()?
     };

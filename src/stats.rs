@@ -103,7 +103,12 @@ pub fn auroc(scores: &[f64], positive: &[bool]) -> Option<f64> {
     if n_pos == 0.0 || n_neg == 0.0 {
         return None;
     }
-    let rank_sum: f64 = r.iter().zip(positive).filter(|(_, &p)| p).map(|(r, _)| r).sum();
+    let rank_sum: f64 = r
+        .iter()
+        .zip(positive)
+        .filter(|(_, &p)| p)
+        .map(|(r, _)| r)
+        .sum();
     Some((rank_sum - n_pos * (n_pos + 1.0) / 2.0) / (n_pos * n_neg))
 }
 

@@ -243,7 +243,9 @@ pub fn train(
         .map(|i| i as i64)
         .collect();
     if train_idx.is_empty() {
-        return Err(TrainError::Config("the dataset has no train examples".into()));
+        return Err(TrainError::Config(
+            "the dataset has no train examples".into(),
+        ));
     }
     let dd = DeviceData::new(data, device);
 
@@ -297,15 +299,14 @@ pub fn train(
 
             let n = chunk.len() as f64;
             loss_sum += loss_v * n;
-            correct_sum += f64::try_from(
-                logits
-                    .argmax(-1, false)
-                    .eq_tensor(&ys)
-                    .sum(Kind::Float),
-            )?;
+            correct_sum += f64::try_from(logits.argmax(-1, false).eq_tensor(&ys).sum(Kind::Float))?;
             if cfg.capture.step() {
                 let host = Vec::<f32>::try_from(
-                    logits.detach().to_kind(Kind::Float).to_device(Device::Cpu).flatten(0, -1),
+                    logits
+                        .detach()
+                        .to_kind(Kind::Float)
+                        .to_device(Device::Cpu)
+                        .flatten(0, -1),
                 )?;
                 sink.emit(Event::Batch(BatchRecord {
                     phase: Phase::Step,
@@ -380,7 +381,10 @@ fn evaluate(
         }
         if cfg.capture.eval() {
             let host = Vec::<f32>::try_from(
-                logits.to_kind(Kind::Float).to_device(Device::Cpu).flatten(0, -1),
+                logits
+                    .to_kind(Kind::Float)
+                    .to_device(Device::Cpu)
+                    .flatten(0, -1),
             )?;
             sink.emit(Event::Batch(BatchRecord {
                 phase: Phase::Eval,

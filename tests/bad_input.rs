@@ -8,7 +8,16 @@ use tempfile::tempdir;
 /// Runs `record` with small settings and `extra`, expecting failure; returns the one-line
 /// message.
 fn record_fails(db: &Path, extra: &[&str]) -> String {
-    let mut args = vec!["record", "--db", db.to_str().unwrap(), "--quiet", "--hidden", "8", "--epochs", "1"];
+    let mut args = vec![
+        "record",
+        "--db",
+        db.to_str().unwrap(),
+        "--quiet",
+        "--hidden",
+        "8",
+        "--epochs",
+        "1",
+    ];
     args.extend_from_slice(extra);
     let err = fails(&args);
     let lines: Vec<&str> = err.lines().collect();
@@ -36,7 +45,10 @@ fn missing_file() {
     let dir = tempdir().unwrap();
     let db = dir.path().join("t.db");
     let msg = record_fails(&db, &["--dataset", "nope/data.csv"]);
-    assert!(msg.contains("does not exist") && msg.contains("nope/data.csv"), "{msg}");
+    assert!(
+        msg.contains("does not exist") && msg.contains("nope/data.csv"),
+        "{msg}"
+    );
     no_runs(&db);
 }
 
@@ -53,7 +65,11 @@ fn csv_without_label_column() {
 #[test]
 fn ragged_rows() {
     let dir = tempdir().unwrap();
-    let f = write(dir.path(), "d.csv", "label,x0,x1\n0,1,2\n1,3\n0,1,1\n1,2,2\n");
+    let f = write(
+        dir.path(),
+        "d.csv",
+        "label,x0,x1\n0,1,2\n1,3\n0,1,1\n1,2,2\n",
+    );
     let db = dir.path().join("t.db");
     let msg = record_fails(&db, &["--dataset", &f]);
     assert!(msg.contains("3"), "{msg}");
@@ -63,7 +79,11 @@ fn ragged_rows() {
 #[test]
 fn non_number_in_a_sequence_column() {
     let dir = tempdir().unwrap();
-    let f = write(dir.path(), "d.csv", "label,x0,x1\n0,1,2\n1,3,abc\n0,1,1\n1,2,2\n");
+    let f = write(
+        dir.path(),
+        "d.csv",
+        "label,x0,x1\n0,1,2\n1,3,abc\n0,1,1\n1,2,2\n",
+    );
     let db = dir.path().join("t.db");
     let msg = record_fails(&db, &["--dataset", &f]);
     assert!(msg.contains("abc") && msg.contains("x1"), "{msg}");
@@ -95,7 +115,10 @@ fn unknown_dataset_name() {
     let dir = tempdir().unwrap();
     let db = dir.path().join("t.db");
     let msg = record_fails(&db, &["--dataset", "mnist2d"]);
-    assert!(msg.contains("unknown dataset 'mnist2d'") && msg.contains("mnist1d"), "{msg}");
+    assert!(
+        msg.contains("unknown dataset 'mnist2d'") && msg.contains("mnist1d"),
+        "{msg}"
+    );
     let msg = record_fails(&db, &["--dataset", "planted:wobble=3"]);
     assert!(msg.contains("wobble"), "{msg}");
     no_runs(&db);
@@ -115,7 +138,10 @@ fn empty_seed_range() {
     let dir = tempdir().unwrap();
     let db = dir.path().join("t.db");
     let msg = record_fails(&db, &["--dataset", "planted", "--seeds", "3..3"]);
-    assert!(msg.contains("empty seed range") && msg.contains("0..3"), "{msg}");
+    assert!(
+        msg.contains("empty seed range") && msg.contains("0..3"),
+        "{msg}"
+    );
     assert!(!db.exists());
 }
 
@@ -133,12 +159,19 @@ fn database_from_a_newer_trainlog() {
     let db = dir.path().join("new.db");
     {
         let c = open(&db);
-        c.execute_batch("CREATE TABLE future (x); PRAGMA user_version = 999;").unwrap();
+        c.execute_batch("CREATE TABLE future (x); PRAGMA user_version = 999;")
+            .unwrap();
     }
     let msg = record_fails(&db, &["--dataset", "planted"]);
-    assert!(msg.contains("newer trainlog") && msg.contains("999"), "{msg}");
+    assert!(
+        msg.contains("newer trainlog") && msg.contains("999"),
+        "{msg}"
+    );
     let c = open(&db);
-    assert_eq!(count(&c, "SELECT count(*) FROM sqlite_master WHERE name = 'runs'"), 0);
+    assert_eq!(
+        count(&c, "SELECT count(*) FROM sqlite_master WHERE name = 'runs'"),
+        0
+    );
 }
 
 #[test]
@@ -146,7 +179,10 @@ fn missing_directory_for_the_database() {
     let dir = tempdir().unwrap();
     let db = dir.path().join("no/such/dir/t.db");
     let msg = record_fails(&db, &["--dataset", "planted"]);
-    assert!(msg.contains("does not exist") && msg.contains("no/such/dir"), "{msg}");
+    assert!(
+        msg.contains("does not exist") && msg.contains("no/such/dir"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -156,17 +192,47 @@ fn nan_loss_marks_the_run_diverged() {
     // Plain SGD with an absurd learning rate overflows the weights within a few epochs.
     let msg = record_fails(
         &db,
-        &["--dataset", "planted:n=100", "--optimizer", "sgd", "--lr", "1e37", "--epochs", "5", "--seeds", "0..2"],
+        &[
+            "--dataset",
+            "planted:n=100",
+            "--optimizer",
+            "sgd",
+            "--lr",
+            "1e37",
+            "--epochs",
+            "5",
+            "--seeds",
+            "0..2",
+        ],
     );
-    assert!(msg.contains("diverged") && msg.contains("lower --lr"), "{msg}");
+    assert!(
+        msg.contains("diverged") && msg.contains("lower --lr"),
+        "{msg}"
+    );
     let c = open(&db);
-    assert_eq!(count(&c, "SELECT count(*) FROM runs"), 1, "training stops at the first diverged run");
-    assert_eq!(count(&c, "SELECT count(*) FROM runs WHERE status = 'diverged' AND message LIKE '%lower --lr%'"), 1);
+    assert_eq!(
+        count(&c, "SELECT count(*) FROM runs"),
+        1,
+        "training stops at the first diverged run"
+    );
+    assert_eq!(
+        count(
+            &c,
+            "SELECT count(*) FROM runs WHERE status = 'diverged' AND message LIKE '%lower --lr%'"
+        ),
+        1
+    );
     // Only complete epochs are in the log: every recorded epoch has all its rows.
     let epochs = count(&c, "SELECT count(*) FROM epochs");
     assert!(epochs >= 1);
-    assert_eq!(count(&c, "SELECT count(*) FROM observations WHERE phase = 0"), epochs * 100);
-    assert_eq!(count(&c, "SELECT count(*) FROM observations WHERE phase = 1"), (epochs - 1) * 80);
+    assert_eq!(
+        count(&c, "SELECT count(*) FROM observations WHERE phase = 0"),
+        epochs * 100
+    );
+    assert_eq!(
+        count(&c, "SELECT count(*) FROM observations WHERE phase = 1"),
+        (epochs - 1) * 80
+    );
 }
 
 #[test]

@@ -12,15 +12,37 @@ fn records_every_example_every_epoch_every_seed() {
     let db = dir.path().join("t.db");
     let out = record(
         &db,
-        &["--dataset", PLANTED, "--seeds", "0..3", "--epochs", "3", "--batch-size", "16"],
+        &[
+            "--dataset",
+            PLANTED,
+            "--seeds",
+            "0..3",
+            "--epochs",
+            "3",
+            "--batch-size",
+            "16",
+        ],
     );
-    assert_eq!(out.lines().filter(|l| l.starts_with("run ")).count(), 3, "{out}");
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("run ")).count(),
+        3,
+        "{out}"
+    );
     assert!(out.contains("log: "), "{out}");
     let c = open(&db);
     // 100 examples, 80 train: eval rows = runs × (E+1) × N, step rows = runs × E × N_train.
-    assert_eq!(count(&c, "SELECT count(*) FROM dynamics WHERE phase = 'eval'"), 3 * 4 * 100);
-    assert_eq!(count(&c, "SELECT count(*) FROM dynamics WHERE phase = 'step'"), 3 * 3 * 80);
-    assert_eq!(count(&c, "SELECT count(*) FROM runs WHERE status = 'completed'"), 3);
+    assert_eq!(
+        count(&c, "SELECT count(*) FROM dynamics WHERE phase = 'eval'"),
+        3 * 4 * 100
+    );
+    assert_eq!(
+        count(&c, "SELECT count(*) FROM dynamics WHERE phase = 'step'"),
+        3 * 3 * 80
+    );
+    assert_eq!(
+        count(&c, "SELECT count(*) FROM runs WHERE status = 'completed'"),
+        3
+    );
     assert_eq!(count(&c, "SELECT count(*) FROM epochs"), 3 * 4);
     assert_eq!(count(&c, "SELECT count(DISTINCT experiment) FROM runs"), 1);
     // Seeds as asked: --vary both.
@@ -42,7 +64,16 @@ fn records_every_example_every_epoch_every_seed() {
         )
         .unwrap();
     let rows: Vec<(i64, i64, i64, i64, i64, String)> = st
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })
         .unwrap()
         .map(Result::unwrap)
         .collect();
@@ -56,7 +87,10 @@ fn records_every_example_every_epoch_every_seed() {
     }
     // Different order seeds give different orders; epochs of one run differ too.
     let order = |run: i64, epoch: i64| -> Vec<i64> {
-        rows.iter().filter(|r| r.0 == run && r.1 == epoch).map(|r| r.2).collect()
+        rows.iter()
+            .filter(|r| r.0 == run && r.1 == epoch)
+            .map(|r| r.2)
+            .collect()
     };
     assert_ne!(order(1, 1), order(2, 1));
     assert_ne!(order(1, 1), order(1, 2));
@@ -95,7 +129,16 @@ fn records_every_example_every_epoch_every_seed() {
 #[test]
 fn same_seeds_give_identical_rows() {
     let dir = tempdir().unwrap();
-    let args = ["--dataset", PLANTED, "--seeds", "4,7", "--epochs", "2", "--dropout", "0.2"];
+    let args = [
+        "--dataset",
+        PLANTED,
+        "--seeds",
+        "4,7",
+        "--epochs",
+        "2",
+        "--dropout",
+        "0.2",
+    ];
     let (a, b) = (dir.path().join("a.db"), dir.path().join("b.db"));
     record(&a, &args);
     record(&b, &args);
@@ -106,7 +149,16 @@ fn same_seeds_give_identical_rows() {
                  ORDER BY run_id, phase, epoch, example_id",
             )
             .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })
             .unwrap()
             .map(Result::unwrap)
             .collect()
@@ -122,10 +174,27 @@ fn vary_init_holds_the_data_order_fixed() {
     let db = dir.path().join("v.db");
     record(
         &db,
-        &["--dataset", PLANTED, "--seeds", "0..2", "--vary", "init", "--order-seed", "5", "--epochs", "1"],
+        &[
+            "--dataset",
+            PLANTED,
+            "--seeds",
+            "0..2",
+            "--vary",
+            "init",
+            "--order-seed",
+            "5",
+            "--epochs",
+            "1",
+        ],
     );
     let c = open(&db);
-    assert_eq!(count(&c, "SELECT count(DISTINCT order_seed) FROM runs WHERE order_seed = 5"), 1);
+    assert_eq!(
+        count(
+            &c,
+            "SELECT count(DISTINCT order_seed) FROM runs WHERE order_seed = 5"
+        ),
+        1
+    );
     assert_eq!(count(&c, "SELECT count(DISTINCT init_seed) FROM runs"), 2);
     // Same order seed: every example sits at the same position in both runs.
     assert_eq!(
@@ -153,26 +222,69 @@ fn capture_modes_record_what_they_say() {
     let dir = tempdir().unwrap();
     for (mode, eval, step) in [("none", 0, 0), ("eval", 3 * 100, 0), ("step", 0, 2 * 80)] {
         let db = dir.path().join(format!("{mode}.db"));
-        record(&db, &["--dataset", PLANTED, "--seeds", "0", "--epochs", "2", "--capture", mode]);
+        record(
+            &db,
+            &[
+                "--dataset",
+                PLANTED,
+                "--seeds",
+                "0",
+                "--epochs",
+                "2",
+                "--capture",
+                mode,
+            ],
+        );
         let c = open(&db);
-        assert_eq!(count(&c, "SELECT count(*) FROM dynamics WHERE phase = 'eval'"), eval, "{mode}");
-        assert_eq!(count(&c, "SELECT count(*) FROM dynamics WHERE phase = 'step'"), step, "{mode}");
+        assert_eq!(
+            count(&c, "SELECT count(*) FROM dynamics WHERE phase = 'eval'"),
+            eval,
+            "{mode}"
+        );
+        assert_eq!(
+            count(&c, "SELECT count(*) FROM dynamics WHERE phase = 'step'"),
+            step,
+            "{mode}"
+        );
         // Test accuracy is reported whatever is captured.
         assert_eq!(count(&c, "SELECT count(test_acc) FROM epochs"), 3, "{mode}");
-        assert_eq!(count(&c, "SELECT count(*) FROM runs WHERE status = 'completed'"), 1);
+        assert_eq!(
+            count(&c, "SELECT count(*) FROM runs WHERE status = 'completed'"),
+            1
+        );
     }
     let db = dir.path().join("nologits.db");
-    record(&db, &["--dataset", PLANTED, "--seeds", "0", "--epochs", "1", "--no-logits"]);
+    record(
+        &db,
+        &[
+            "--dataset",
+            PLANTED,
+            "--seeds",
+            "0",
+            "--epochs",
+            "1",
+            "--no-logits",
+        ],
+    );
     let c = open(&db);
-    assert_eq!(count(&c, "SELECT count(*) FROM dynamics WHERE logits IS NOT NULL"), 0);
-    assert_eq!(count(&c, "SELECT count(*) FROM dynamics WHERE loss > 0"), 2 * 100 + 80);
+    assert_eq!(
+        count(&c, "SELECT count(*) FROM dynamics WHERE logits IS NOT NULL"),
+        0
+    );
+    assert_eq!(
+        count(&c, "SELECT count(*) FROM dynamics WHERE loss > 0"),
+        2 * 100 + 80
+    );
 }
 
 #[test]
 fn logits_are_reachable_from_sql() {
     let dir = tempdir().unwrap();
     let db = dir.path().join("l.db");
-    record(&db, &["--dataset", PLANTED, "--seeds", "0", "--epochs", "1"]);
+    record(
+        &db,
+        &["--dataset", PLANTED, "--seeds", "0", "--epochs", "1"],
+    );
     let out = trainlog()
         .args(["query", "--db", db.to_str().unwrap(), "--format", "csv", "--sql"])
         .arg(
@@ -182,7 +294,11 @@ fn logits_are_reachable_from_sql() {
         )
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "bad\n0");
 }
 
@@ -192,14 +308,46 @@ fn label_noise_flips_train_labels_and_records_them() {
     let db = dir.path().join("n.db");
     record(
         &db,
-        &["--dataset", PLANTED, "--seeds", "0", "--epochs", "1", "--label-noise", "0.25", "--noise-seed", "3"],
+        &[
+            "--dataset",
+            PLANTED,
+            "--seeds",
+            "0",
+            "--epochs",
+            "1",
+            "--label-noise",
+            "0.25",
+            "--noise-seed",
+            "3",
+        ],
     );
     let c = open(&db);
     // 25% of the 80 train examples, none of the test ones, each to another class.
-    assert_eq!(count(&c, "SELECT count(*) FROM examples WHERE flipped AND split = 'train'"), 20);
-    assert_eq!(count(&c, "SELECT count(*) FROM examples WHERE flipped AND split = 'test'"), 0);
-    assert_eq!(count(&c, "SELECT count(*) FROM examples WHERE label <> orig_label"), 20);
-    assert_eq!(count(&c, "SELECT count(*) FROM datasets WHERE label_noise = 0.25"), 1);
+    assert_eq!(
+        count(
+            &c,
+            "SELECT count(*) FROM examples WHERE flipped AND split = 'train'"
+        ),
+        20
+    );
+    assert_eq!(
+        count(
+            &c,
+            "SELECT count(*) FROM examples WHERE flipped AND split = 'test'"
+        ),
+        0
+    );
+    assert_eq!(
+        count(
+            &c,
+            "SELECT count(*) FROM examples WHERE label <> orig_label"
+        ),
+        20
+    );
+    assert_eq!(
+        count(&c, "SELECT count(*) FROM datasets WHERE label_noise = 0.25"),
+        1
+    );
     // Training used the noisy labels: `correct` is against the label trained on.
     assert_eq!(
         count(&c, "SELECT count(*) FROM dynamics d JOIN examples e USING (example_id) WHERE d.label <> e.label"),
@@ -213,33 +361,96 @@ fn a_text_dataset_trains_through_an_embedding() {
     let csv = dir.path().join("text.csv");
     let mut body = String::from("id,text,label\n");
     for i in 0..40 {
-        let (t, l) = if i % 2 == 0 { ("good fun day", "pos") } else { ("bad sad", "neg") };
+        let (t, l) = if i % 2 == 0 {
+            ("good fun day", "pos")
+        } else {
+            ("bad sad", "neg")
+        };
         body.push_str(&format!("r{i},{t} {i},{l}\n"));
     }
     std::fs::write(&csv, body).unwrap();
     let db = dir.path().join("t.db");
-    record(&db, &["--dataset", csv.to_str().unwrap(), "--seeds", "0", "--epochs", "2"]);
+    record(
+        &db,
+        &[
+            "--dataset",
+            csv.to_str().unwrap(),
+            "--seeds",
+            "0",
+            "--epochs",
+            "2",
+        ],
+    );
     let c = open(&db);
     assert_eq!(count(&c, "SELECT count(*) FROM classes"), 2);
-    assert_eq!(count(&c, "SELECT count(*) FROM dynamics WHERE phase = 'eval'"), 3 * 40);
-    assert_eq!(count(&c, "SELECT count(*) FROM examples WHERE source_id = 'r7'"), 1);
-    assert_eq!(count(&c, "SELECT count(*) FROM datasets WHERE input_kind = 'tokens'"), 1);
+    assert_eq!(
+        count(&c, "SELECT count(*) FROM dynamics WHERE phase = 'eval'"),
+        3 * 40
+    );
+    assert_eq!(
+        count(&c, "SELECT count(*) FROM examples WHERE source_id = 'r7'"),
+        1
+    );
+    assert_eq!(
+        count(
+            &c,
+            "SELECT count(*) FROM datasets WHERE input_kind = 'tokens'"
+        ),
+        1
+    );
 }
 
 #[test]
 fn more_runs_join_an_existing_experiment_and_share_the_dataset() {
     let dir = tempdir().unwrap();
     let db = dir.path().join("e.db");
-    record(&db, &["--dataset", PLANTED, "--seeds", "0", "--epochs", "1", "--experiment", "x"]);
-    record(&db, &["--dataset", PLANTED, "--seeds", "1", "--epochs", "1", "--experiment", "x"]);
+    record(
+        &db,
+        &[
+            "--dataset",
+            PLANTED,
+            "--seeds",
+            "0",
+            "--epochs",
+            "1",
+            "--experiment",
+            "x",
+        ],
+    );
+    record(
+        &db,
+        &[
+            "--dataset",
+            PLANTED,
+            "--seeds",
+            "1",
+            "--epochs",
+            "1",
+            "--experiment",
+            "x",
+        ],
+    );
     let c = open(&db);
-    assert_eq!(count(&c, "SELECT count(*) FROM runs WHERE experiment = 'x'"), 2);
+    assert_eq!(
+        count(&c, "SELECT count(*) FROM runs WHERE experiment = 'x'"),
+        2
+    );
     assert_eq!(count(&c, "SELECT count(*) FROM datasets"), 1);
     assert_eq!(count(&c, "SELECT count(*) FROM examples"), 100);
     // Another dataset under the same name is refused before anything is written.
     let err = fails(&[
-        "record", "--db", db.to_str().unwrap(), "--dataset", "planted:n=60", "--seeds", "0",
-        "--epochs", "1", "--experiment", "x", "--quiet",
+        "record",
+        "--db",
+        db.to_str().unwrap(),
+        "--dataset",
+        "planted:n=60",
+        "--seeds",
+        "0",
+        "--epochs",
+        "1",
+        "--experiment",
+        "x",
+        "--quiet",
     ]);
     assert!(err.contains("already exists with another dataset"), "{err}");
     assert_eq!(count(&c, "SELECT count(*) FROM runs"), 2);

@@ -8,22 +8,57 @@ fn migrations_apply_on_an_in_memory_database() {
     schema::migrations().validate().unwrap();
     let store = Store::open_in_memory().unwrap();
     let c = store.conn();
-    let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    let v: i64 = c
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(v as usize, schema::latest_version());
-    for name in ["datasets", "classes", "examples", "experiments", "runs", "epochs", "observations", "dynamics"] {
+    for name in [
+        "datasets",
+        "classes",
+        "examples",
+        "experiments",
+        "runs",
+        "epochs",
+        "observations",
+        "dynamics",
+    ] {
         let n: i64 = c
-            .query_row("SELECT count(*) FROM sqlite_master WHERE name = ?1", [name], |r| r.get(0))
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = ?1",
+                [name],
+                |r| r.get(0),
+            )
             .unwrap();
         assert_eq!(n, 1, "{name} missing");
     }
     // The stable columns of the two public views.
     let cols = |t: &str| -> Vec<String> {
-        c.prepare(&format!("SELECT * FROM {t} LIMIT 0")).unwrap().column_names().iter().map(|s| s.to_string()).collect()
+        c.prepare(&format!("SELECT * FROM {t} LIMIT 0"))
+            .unwrap()
+            .column_names()
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
     };
     let dynamics = cols("dynamics");
     for col in [
-        "run_id", "experiment", "init_seed", "order_seed", "epoch", "example_id", "split", "label", "phase",
-        "position", "batch", "loss", "p_true", "margin", "pred", "correct", "logits",
+        "run_id",
+        "experiment",
+        "init_seed",
+        "order_seed",
+        "epoch",
+        "example_id",
+        "split",
+        "label",
+        "phase",
+        "position",
+        "batch",
+        "loss",
+        "p_true",
+        "margin",
+        "pred",
+        "correct",
+        "logits",
     ] {
         assert!(dynamics.iter().any(|c| c == col), "dynamics lacks {col}");
     }

@@ -79,8 +79,15 @@ fn list() -> String {
     for c in query::canned() {
         s.push_str(&format!("{:<24} {}\n", c.name, c.summary));
         for p in &c.params {
-            let d = p.default.as_deref().map(|d| format!(" (default {d})")).unwrap_or_default();
-            s.push_str(&format!("{:<24}   --param {}=…{d}: {}\n", "", p.name, p.help));
+            let d = p
+                .default
+                .as_deref()
+                .map(|d| format!(" (default {d})"))
+                .unwrap_or_default();
+            s.push_str(&format!(
+                "{:<24}   --param {}=…{d}: {}\n",
+                "", p.name, p.help
+            ));
         }
     }
     s.push_str("\nEvery query also takes:\n");
@@ -143,7 +150,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         (Some(e), _) => e.clone(),
         (None, Some(r)) => store
             .conn()
-            .query_row("SELECT experiment FROM runs WHERE run_id = ?1", [r], |row| row.get(0))
+            .query_row(
+                "SELECT experiment FROM runs WHERE run_id = ?1",
+                [r],
+                |row| row.get(0),
+            )
             .map_err(|_| anyhow::anyhow!("no run {r} in {}", args.db.display()))?,
         (None, None) => store.latest_experiment()?,
     };
@@ -166,7 +177,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
 
     let sections = query::run(&store, &sql, &params)?;
-    let footers = canned.as_ref().map(|c| c.footers.clone()).unwrap_or_default();
+    let footers = canned
+        .as_ref()
+        .map(|c| c.footers.clone())
+        .unwrap_or_default();
     write(&mut out, &sections, &footers, args.format)?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
@@ -219,15 +233,16 @@ fn for_table(
             c.clone()
         };
         if let Some((_, label)) = footers.iter().find(|(col, _)| col == f.name()) {
-            let s = arrow::util::display::ArrayFormatter::try_new(
-                shown.as_ref(),
-                &Default::default(),
-            )?;
+            let s =
+                arrow::util::display::ArrayFormatter::try_new(shown.as_ref(), &Default::default())?;
             let vals: std::collections::BTreeSet<String> =
                 (0..shown.len()).map(|i| s.value(i).to_string()).collect();
             if vals.len() <= 1 {
                 let v = vals.into_iter().next().unwrap_or_default();
-                notes.push(format!("{label}: {}", if v.is_empty() { "n/a" } else { &v }));
+                notes.push(format!(
+                    "{label}: {}",
+                    if v.is_empty() { "n/a" } else { &v }
+                ));
                 continue;
             }
         }
@@ -278,7 +293,9 @@ fn write(
                     }
                     writeln!(out, "# {}", s.title.as_deref().unwrap_or(""))?;
                 }
-                let mut w = arrow::csv::WriterBuilder::new().with_header(true).build(&mut *out);
+                let mut w = arrow::csv::WriterBuilder::new()
+                    .with_header(true)
+                    .build(&mut *out);
                 w.write(&printable(&s.batch)?)?;
             }
         }
@@ -301,7 +318,8 @@ fn write(
                     .map(|(s, a)| {
                         format!(
                             "{}: {a}",
-                            serde_json::to_string(s.title.as_deref().unwrap_or("")).expect("string")
+                            serde_json::to_string(s.title.as_deref().unwrap_or(""))
+                                .expect("string")
                         )
                     })
                     .collect();

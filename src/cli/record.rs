@@ -251,8 +251,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     args.validate()?;
     let pairs = args.seed_pairs()?;
     let device = args.device()?;
-    let data = dataset::load(&args.dataset)?
-        .with_label_noise(args.label_noise, args.noise_seed)?;
+    let data = dataset::load(&args.dataset)?.with_label_noise(args.label_noise, args.noise_seed)?;
     let model = trainer::model_config(
         &data,
         args.hidden,
@@ -273,9 +272,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         clip_grad: (args.clip_grad > 0.0).then_some(args.clip_grad),
         capture: args.capture,
     };
-    let threads = args.threads.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    });
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     tch::set_num_threads(threads as i32);
 
     let mut store = Store::open(&args.db)
@@ -375,10 +374,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         };
         if let Err(e) = metrics {
             store.finish_run(run_id, RunStatus::Failed, Some(&e.to_string()))?;
-            return Err(anyhow::Error::new(e).context(format!("run {run_id}: computing its metrics")));
+            return Err(
+                anyhow::Error::new(e).context(format!("run {run_id}: computing its metrics"))
+            );
         }
         let (status, message) = match (&result, &recorded) {
-            (_, Err(e)) => (RunStatus::Failed, Some(format!("writing the log failed: {e}"))),
+            (_, Err(e)) => (
+                RunStatus::Failed,
+                Some(format!("writing the log failed: {e}")),
+            ),
             (Ok(_), Ok(_)) => (RunStatus::Completed, None),
             (Err(e @ TrainError::Diverged { .. }), _) => (RunStatus::Diverged, Some(e.to_string())),
             (Err(e), _) => (RunStatus::Failed, Some(e.to_string())),

@@ -204,11 +204,13 @@ impl SpecOptions {
     fn parse(dataset: &str, s: &str) -> Result<Self, DatasetError> {
         let mut values = BTreeMap::new();
         for part in s.split(',').filter(|p| !p.is_empty()) {
-            let (k, v) = part.split_once('=').ok_or_else(|| DatasetError::BadOption {
-                dataset: dataset.to_string(),
-                option: part.to_string(),
-                reason: "expected key=value".into(),
-            })?;
+            let (k, v) = part
+                .split_once('=')
+                .ok_or_else(|| DatasetError::BadOption {
+                    dataset: dataset.to_string(),
+                    option: part.to_string(),
+                    reason: "expected key=value".into(),
+                })?;
             values.insert(k.trim().to_string(), v.trim().to_string());
         }
         Ok(SpecOptions {

@@ -65,7 +65,10 @@ pub fn generate(cfg: &PlantedConfig) -> Result<Dataset, DatasetError> {
         reason: reason.into(),
     };
     if cfg.classes < 2 {
-        return Err(bad(format!("classes={}", cfg.classes), "at least 2 classes"));
+        return Err(bad(
+            format!("classes={}", cfg.classes),
+            "at least 2 classes",
+        ));
     }
     if cfg.len <= 2 * cfg.classes {
         return Err(bad(
@@ -107,7 +110,11 @@ pub fn generate(cfg: &PlantedConfig) -> Result<Dataset, DatasetError> {
         .enumerate()
         .map(|(i, &y)| Example {
             source_id: i.to_string(),
-            split: if i < n_train { Split::Train } else { Split::Test },
+            split: if i < n_train {
+                Split::Train
+            } else {
+                Split::Test
+            },
             label: y,
             orig_label: y,
             length: cfg.len as u32,

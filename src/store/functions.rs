@@ -104,11 +104,7 @@ impl Aggregate<(Vec<f64>, Vec<bool>), Option<f64>> for Auroc {
     fn init(&self, _: &mut Context<'_>) -> rusqlite::Result<(Vec<f64>, Vec<bool>)> {
         Ok((Vec::new(), Vec::new()))
     }
-    fn step(
-        &self,
-        ctx: &mut Context<'_>,
-        acc: &mut (Vec<f64>, Vec<bool>),
-    ) -> rusqlite::Result<()> {
+    fn step(&self, ctx: &mut Context<'_>, acc: &mut (Vec<f64>, Vec<bool>)) -> rusqlite::Result<()> {
         if let (Some(s), Some(p)) = (f64_arg(ctx, 0)?, f64_arg(ctx, 1)?) {
             acc.0.push(s);
             acc.1.push(p != 0.0);
@@ -139,7 +135,11 @@ impl Aggregate<Vec<f64>, Option<f64>> for Stdev {
         }
         Ok(())
     }
-    fn finalize(&self, _: &mut Context<'_>, acc: Option<Vec<f64>>) -> rusqlite::Result<Option<f64>> {
+    fn finalize(
+        &self,
+        _: &mut Context<'_>,
+        acc: Option<Vec<f64>>,
+    ) -> rusqlite::Result<Option<f64>> {
         let xs = acc.unwrap_or_default();
         let n = xs.len() as f64;
         Ok(match stats::mean_std(&xs) {

@@ -23,7 +23,9 @@ pub enum StoreError {
     },
     #[error("{path} is not a trainlog database: {reason}")]
     NotTrainlog { path: PathBuf, reason: String },
-    #[error("experiment '{0}' already exists with another dataset: choose another --experiment name")]
+    #[error(
+        "experiment '{0}' already exists with another dataset: choose another --experiment name"
+    )]
     ExperimentDataset(String),
     #[error("no experiment in {0}: record one first")]
     NoExperiment(PathBuf),
@@ -151,8 +153,7 @@ impl Store {
         configure(&conn)?;
         check_version(&conn, path)?;
         if path != Path::new(":memory:") {
-            let mode: String =
-                conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+            let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
             if !mode.eq_ignore_ascii_case("wal") {
                 return Err(StoreError::NotTrainlog {
                     path: path.to_path_buf(),
@@ -246,7 +247,8 @@ impl Store {
         )?;
         let id = tx.last_insert_rowid();
         {
-            let mut c = tx.prepare("INSERT INTO classes (dataset_id, class, name) VALUES (?1, ?2, ?3)")?;
+            let mut c =
+                tx.prepare("INSERT INTO classes (dataset_id, class, name) VALUES (?1, ?2, ?3)")?;
             for (k, name) in data.class_names.iter().enumerate() {
                 c.execute(params![id, k as i64, name])?;
             }

@@ -1,0 +1,71 @@
+-- order-vs-ease: are the examples learned first the ones that came first in the data, or the ones every seed finds easy?
+-- Order effect per run: Spearman's rho between an example's position in epoch 1 (step phase)
+-- and its first_correct_epoch in the step phase, and its learned_epoch in the eval phase
+-- (E+1 for never). Seed agreement: mean Spearman's rho of learned_epoch (eval phase) over all
+-- pairs of runs. Near-zero order effects beside a high seed agreement mean the learning order
+-- is a property of the examples, not of the data order. Verdict thresholds: agreement ≥ 0.5
+-- shared, ≥ 0.2 partly shared; |order effect| < 0.1 not explained, < 0.3 weakly explained.
+-- footer verdict: verdict
+WITH scope AS (
+    SELECT run_id FROM runs
+    WHERE experiment = :experiment AND status = 'completed' AND (:run IS NULL OR run_id = :run)
+),
+ds AS (SELECT dataset_id FROM experiments WHERE experiment = :experiment),
+pos AS (
+    SELECT o.run_id, o.example_id, o.position
+    FROM observations o JOIN scope USING (run_id)
+    WHERE o.phase = 1 AND o.epoch = 1
+),
+fce AS (
+    SELECT m.run_id, m.example_id, coalesce(m.first_correct_epoch, m.epochs + 1) AS v
+    FROM example_metrics m JOIN scope USING (run_id) WHERE m.phase = 'step'
+),
+lrn AS (
+    SELECT m.run_id, m.example_id, coalesce(m.learned_epoch, m.epochs + 1) AS v
+    FROM example_metrics m
+    JOIN scope USING (run_id)
+    JOIN examples e ON e.dataset_id = (SELECT dataset_id FROM ds) AND e.example_id = m.example_id
+    WHERE m.phase = 'eval' AND (:split IS NULL OR e.split = :split)
+),
+per_run AS (
+    SELECT p.run_id,
+           spearman(p.position, f.v) AS order_vs_first_correct,
+           spearman(p.position, l.v) AS order_vs_learned
+    FROM pos p
+    LEFT JOIN fce f ON f.run_id = p.run_id AND f.example_id = p.example_id
+    LEFT JOIN lrn l ON l.run_id = p.run_id AND l.example_id = p.example_id
+    GROUP BY p.run_id
+),
+pairs AS (
+    SELECT spearman(a.v, b.v) AS rho
+    FROM lrn a JOIN lrn b ON b.example_id = a.example_id AND a.run_id < b.run_id
+    GROUP BY a.run_id, b.run_id
+),
+agree AS (SELECT avg(rho) AS rho FROM pairs),
+verdict AS (
+    SELECT CASE
+        WHEN (SELECT rho FROM agree) IS NULL THEN 'seed agreement needs at least two completed runs'
+        WHEN (SELECT avg(order_vs_learned) FROM per_run) IS NULL THEN 'the order effect needs the step phase (record --capture both)'
+        ELSE printf('learning order is %s across seeds (rho = %.2f) and %s by data order (rho = %.2f)',
+            CASE WHEN (SELECT rho FROM agree) >= 0.5 THEN 'shared'
+                 WHEN (SELECT rho FROM agree) >= 0.2 THEN 'partly shared'
+                 ELSE 'not shared' END,
+            (SELECT rho FROM agree),
+            CASE WHEN abs((SELECT avg(order_vs_learned) FROM per_run)) < 0.1 THEN 'not explained'
+                 WHEN abs((SELECT avg(order_vs_learned) FROM per_run)) < 0.3 THEN 'weakly explained'
+                 ELSE 'explained' END,
+            (SELECT avg(order_vs_learned) FROM per_run))
+    END AS text
+)
+SELECT * FROM (
+    SELECT CAST(r.run_id AS TEXT) AS run, r.init_seed, r.order_seed,
+           p.order_vs_first_correct, p.order_vs_learned,
+           (SELECT rho FROM agree) AS seed_agreement,
+           (SELECT text FROM verdict) AS verdict
+    FROM per_run p JOIN runs r USING (run_id)
+    UNION ALL
+    SELECT 'mean', NULL, NULL, avg(order_vs_first_correct), avg(order_vs_learned),
+           (SELECT rho FROM agree), (SELECT text FROM verdict)
+    FROM per_run
+)
+ORDER BY run = 'mean', CAST(run AS INTEGER);
