@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod model;
 pub mod query;
 pub mod recorder;
+pub mod run;
 pub mod seeds;
 pub mod stats;
 pub mod store;

@@ -142,7 +142,7 @@ pub trait Sink {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
-    #[error("diverged: the loss became {loss} at epoch {epoch}, batch {batch}; try a lower --lr (or --clip-grad 1)")]
+    #[error("diverged: the loss became {loss} at epoch {epoch}, batch {batch} (the run is marked diverged); try a lower --lr, e.g. a tenth")]
     Diverged { epoch: u32, batch: u32, loss: f64 },
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),

@@ -9,13 +9,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use tch::Device;
 use trainlog::dataset;
-use trainlog::metrics::compute_run;
-use trainlog::recorder::{RecorderThread, RunTarget};
+use trainlog::run::{record_run, RunSpec};
 use trainlog::seeds::parse_seeds;
-use trainlog::store::{NewRun, RunStatus, Store};
-use trainlog::trainer::{
-    self, Capture, Event, OptimizerKind, Schedule, Seeds, Sink, TrainConfig, TrainError,
-};
+use trainlog::store::Store;
+use trainlog::trainer::{self, Capture, OptimizerKind, Schedule, Seeds, TrainConfig};
 
 /// Which seed the seed list varies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -100,8 +97,8 @@ pub struct Args {
     momentum: f64,
     #[arg(long, default_value_t = 0.0)]
     weight_decay: f64,
-    /// Clip the gradient norm to this value (0: no clipping)
-    #[arg(long, default_value_t = 0.0)]
+    /// Clip the gradient's global L2 norm to this value (0: no clipping)
+    #[arg(long, default_value_t = 1.0)]
     clip_grad: f64,
     #[arg(long, default_value_t = 100)]
     batch_size: usize,
@@ -198,28 +195,6 @@ impl Args {
     }
 }
 
-/// Forwards the trainer's events to the writer and moves the progress bar.
-struct ProgressSink<S> {
-    inner: S,
-    bar: ProgressBar,
-}
-
-impl<S: Sink> Sink for ProgressSink<S> {
-    fn emit(&mut self, event: Event) -> Result<(), TrainError> {
-        if let Event::EpochEnd(s) = &event {
-            let pct = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.1}%", 100.0 * v));
-            self.bar.set_position(s.epoch as u64);
-            self.bar.set_message(format!(
-                "loss {} train {} test {}",
-                s.train_loss.map_or("-".to_string(), |l| format!("{l:.4}")),
-                pct(s.eval_train_acc.or(s.train_acc)),
-                pct(s.test_acc)
-            ));
-        }
-        self.inner.emit(event)
-    }
-}
-
 fn default_experiment(store: &Store, data: &str) -> anyhow::Result<String> {
     let short: String = data
         .rsplit('/')
@@ -287,8 +262,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     store.ensure_experiment(&experiment, dataset_id)?;
 
     let show = !args.quiet && std::io::stderr().is_terminal();
-    let labels: Vec<u32> = data.examples.iter().map(|e| e.label).collect();
     let device_name = format!("{device:?}").to_lowercase();
+    let pct = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.1}%", 100.0 * v));
     let mut run_ids = Vec::new();
     for (i, seeds) in pairs.iter().enumerate() {
         let config = json!({
@@ -303,18 +278,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "device": device_name,
             "store_logits": !args.no_logits,
         });
-        let run_id = store.create_run(&NewRun {
+        let spec = RunSpec {
             experiment: &experiment,
-            init_seed: seeds.init,
-            order_seed: seeds.order,
-            model: "lstm",
-            config_json: &config.to_string(),
-            epochs: cfg.epochs,
-            capture: &format!("{:?}", cfg.capture).to_lowercase(),
-            device: &device_name,
-        })?;
-        run_ids.push(run_id);
-
+            data: &data,
+            model: &model,
+            train: &cfg,
+            seeds: *seeds,
+            device,
+            store_logits: !args.no_logits,
+            config_json: config.to_string(),
+        };
         let bar = if show {
             let b = ProgressBar::new(cfg.epochs as u64);
             b.set_style(
@@ -324,93 +297,46 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .expect("valid template")
                 .progress_chars("=> "),
             );
-            b.set_prefix(format!(
-                "run {run_id} ({}/{}, init {}, order {})",
-                i + 1,
-                pairs.len(),
-                seeds.init,
-                seeds.order
-            ));
             b
         } else {
             ProgressBar::hidden()
         };
-
-        let writer = RecorderThread::spawn(
+        let (back, run_id, result) = record_run(
             store,
-            RunTarget {
-                run_id,
-                labels: labels.clone(),
-                n_classes: data.n_classes(),
-                store_logits: !args.no_logits,
-            },
-            16,
-        );
-        let mut sink = ProgressSink {
-            inner: writer.sink(),
-            bar: bar.clone(),
-        };
-        // A panic inside libtorch must not leave the run marked running.
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            trainer::train(&data, &model, &cfg, *seeds, device, &mut sink)
-        }))
-        .unwrap_or_else(|p| {
-            let msg = p
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_else(|| "unknown panic".into());
-            Err(TrainError::Panic(msg))
-        });
-        drop(sink);
-        bar.finish_and_clear();
-        let (back, recorded) = writer.finish();
-        store = back;
-
-        // A run is completed only with its per-example metrics computed.
-        let metrics = match (&result, &recorded) {
-            (Ok(_), Ok(_)) => compute_run(&store, run_id).map(|_| ()),
-            _ => Ok(()),
-        };
-        if let Err(e) = metrics {
-            store.finish_run(run_id, RunStatus::Failed, Some(&e.to_string()))?;
-            return Err(
-                anyhow::Error::new(e).context(format!("run {run_id}: computing its metrics"))
-            );
-        }
-        let (status, message) = match (&result, &recorded) {
-            (_, Err(e)) => (
-                RunStatus::Failed,
-                Some(format!("writing the log failed: {e}")),
-            ),
-            (Ok(_), Ok(_)) => (RunStatus::Completed, None),
-            (Err(e @ TrainError::Diverged { .. }), _) => (RunStatus::Diverged, Some(e.to_string())),
-            (Err(e), _) => (RunStatus::Failed, Some(e.to_string())),
-        };
-        store.finish_run(run_id, status, message.as_deref())?;
-        match (result, recorded) {
-            (_, Err(e)) => {
-                return Err(anyhow::Error::new(e)
-                    .context(format!("run {run_id} failed while writing the log")))
-            }
-            (Err(e), _) => {
-                return Err(anyhow::Error::new(e).context(format!(
-                    "run {run_id} (init {}, order {})",
-                    seeds.init, seeds.order
-                )))
-            }
-            (Ok(last), Ok(_)) => {
-                let pct = |v: Option<f64>| v.map_or("-".into(), |v| format!("{:.1}%", 100.0 * v));
-                println!(
-                    "run {run_id} (init {}, order {}): {} epochs, train {}, test {}",
+            &spec,
+            &mut |id| {
+                bar.set_prefix(format!(
+                    "run {id} ({}/{}, init {}, order {})",
+                    i + 1,
+                    pairs.len(),
                     seeds.init,
-                    seeds.order,
-                    cfg.epochs,
-                    pct(last.eval_train_acc.or(last.train_acc)),
-                    pct(last.test_acc)
-                );
-            }
-        }
+                    seeds.order
+                ))
+            },
+            &mut |s| {
+                bar.set_position(s.epoch as u64);
+                bar.set_message(format!(
+                    "loss {} train {} test {}",
+                    s.train_loss.map_or("-".to_string(), |l| format!("{l:.4}")),
+                    pct(s.eval_train_acc.or(s.train_acc)),
+                    pct(s.test_acc)
+                ));
+            },
+        );
+        bar.finish_and_clear();
+        store = back;
+        let run_name = match run_id {
+            Some(id) => format!("run {id} (init {}, order {})", seeds.init, seeds.order),
+            None => format!("run (init {}, order {})", seeds.init, seeds.order),
+        };
+        let report = result.with_context(|| run_name.clone())?;
+        run_ids.push(report.run_id);
+        println!(
+            "{run_name}: {} epochs, train {}, test {}",
+            cfg.epochs,
+            pct(report.last.eval_train_acc.or(report.last.train_acc)),
+            pct(report.last.test_acc)
+        );
     }
     println!(
         "log: {} (experiment {experiment}, runs {})",
