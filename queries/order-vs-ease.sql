@@ -11,38 +11,35 @@ WITH scope AS (
     WHERE experiment = :experiment AND status = 'completed' AND (:run IS NULL OR run_id = :run)
 ),
 ds AS (SELECT dataset_id FROM experiments WHERE experiment = :experiment),
-pos AS (
-    SELECT o.run_id, o.example_id, o.position
-    FROM observations o JOIN scope USING (run_id)
+per_run AS MATERIALIZED (
+    SELECT o.run_id,
+           spearman(o.position, coalesce(f.first_correct_epoch, f.epochs + 1)) AS order_vs_first_correct,
+           spearman(o.position, CASE WHEN :split IS NULL OR e.split = :split
+                                     THEN coalesce(l.learned_epoch, l.epochs + 1) END) AS order_vs_learned
+    FROM observations o
+    JOIN scope USING (run_id)
+    JOIN examples e ON e.dataset_id = (SELECT dataset_id FROM ds) AND e.example_id = o.example_id
+    LEFT JOIN example_metrics f
+           ON f.run_id = o.run_id AND f.phase = 'step' AND f.example_id = o.example_id
+    LEFT JOIN example_metrics l
+           ON l.run_id = o.run_id AND l.phase = 'eval' AND l.example_id = o.example_id
     WHERE o.phase = 1 AND o.epoch = 1
+    GROUP BY o.run_id
 ),
-fce AS (
-    SELECT m.run_id, m.example_id, coalesce(m.first_correct_epoch, m.epochs + 1) AS v
-    FROM example_metrics m JOIN scope USING (run_id) WHERE m.phase = 'step'
-),
-lrn AS (
+lrn AS MATERIALIZED (
     SELECT m.run_id, m.example_id, coalesce(m.learned_epoch, m.epochs + 1) AS v
     FROM example_metrics m
     JOIN scope USING (run_id)
     JOIN examples e ON e.dataset_id = (SELECT dataset_id FROM ds) AND e.example_id = m.example_id
     WHERE m.phase = 'eval' AND (:split IS NULL OR e.split = :split)
 ),
-per_run AS (
-    SELECT p.run_id,
-           spearman(p.position, f.v) AS order_vs_first_correct,
-           spearman(p.position, l.v) AS order_vs_learned
-    FROM pos p
-    LEFT JOIN fce f ON f.run_id = p.run_id AND f.example_id = p.example_id
-    LEFT JOIN lrn l ON l.run_id = p.run_id AND l.example_id = p.example_id
-    GROUP BY p.run_id
-),
-pairs AS (
+pairs AS MATERIALIZED (
     SELECT spearman(a.v, b.v) AS rho
     FROM lrn a JOIN lrn b ON b.example_id = a.example_id AND a.run_id < b.run_id
     GROUP BY a.run_id, b.run_id
 ),
-agree AS (SELECT avg(rho) AS rho FROM pairs),
-verdict AS (
+agree AS MATERIALIZED (SELECT avg(rho) AS rho FROM pairs),
+verdict AS MATERIALIZED (
     SELECT CASE
         WHEN (SELECT rho FROM agree) IS NULL THEN 'seed agreement needs at least two completed runs'
         WHEN (SELECT avg(order_vs_learned) FROM per_run) IS NULL THEN 'the order effect needs the step phase (record --capture both)'

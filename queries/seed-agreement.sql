@@ -13,7 +13,7 @@ WITH scope AS (
     SELECT run_id FROM runs
     WHERE experiment = :experiment AND status = 'completed' AND (:run IS NULL OR run_id = :run)
 ),
-le AS (
+le AS MATERIALIZED (
     SELECT m.run_id, m.example_id, coalesce(m.learned_epoch, m.epochs + 1) AS le
     FROM example_metrics m
     JOIN scope USING (run_id)
@@ -21,7 +21,7 @@ le AS (
                    AND e.example_id = m.example_id
     WHERE m.phase = :phase AND (:split IS NULL OR e.split = :split)
 ),
-pairs AS (
+pairs AS MATERIALIZED (
     SELECT a.run_id AS run_a, b.run_id AS run_b, spearman(a.le, b.le) AS rho, count(*) AS examples
     FROM le a JOIN le b ON b.example_id = a.example_id AND a.run_id < b.run_id
     GROUP BY a.run_id, b.run_id
@@ -35,7 +35,7 @@ WITH RECURSIVE scope AS (
     WHERE experiment = :experiment AND status = 'completed' AND (:run IS NULL OR run_id = :run)
 ),
 nr AS (SELECT count(*) AS r FROM scope),
-per AS (
+per AS MATERIALIZED (
     SELECT o.example_id, sum(o.pred = e.label) AS k
     FROM observations o
     JOIN scope USING (run_id)
