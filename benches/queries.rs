@@ -38,7 +38,11 @@ fn synthetic_dataset(n: usize) -> Dataset {
         examples: (0..n)
             .map(|i| Example {
                 source_id: i.to_string(),
-                split: if i < n_train { Split::Train } else { Split::Test },
+                split: if i < n_train {
+                    Split::Train
+                } else {
+                    Split::Test
+                },
                 label: (i % CLASSES) as u32,
                 orig_label: (i % CLASSES) as u32,
                 length: 1,
@@ -111,7 +115,13 @@ fn build(path: &PathBuf, runs: usize, epochs: usize, n: usize) {
                 for (b, chunk) in order.chunks(100).enumerate() {
                     let mut z = Vec::with_capacity(chunk.len() * CLASSES);
                     for &i in chunk {
-                        logits(&mut rng, i as usize % CLASSES, learned[i as usize] + 0.5, epoch, &mut z);
+                        logits(
+                            &mut rng,
+                            i as usize % CLASSES,
+                            learned[i as usize] + 0.5,
+                            epoch,
+                            &mut z,
+                        );
                     }
                     rec.handle(Event::Batch(BatchRecord {
                         phase: Phase::Step,
@@ -128,7 +138,13 @@ fn build(path: &PathBuf, runs: usize, epochs: usize, n: usize) {
                 let ids: Vec<u32> = (start as u32..(start + 1000).min(n) as u32).collect();
                 let mut z = Vec::with_capacity(ids.len() * CLASSES);
                 for &i in &ids {
-                    logits(&mut rng, i as usize % CLASSES, learned[i as usize], epoch, &mut z);
+                    logits(
+                        &mut rng,
+                        i as usize % CLASSES,
+                        learned[i as usize],
+                        epoch,
+                        &mut z,
+                    );
                 }
                 rec.handle(Event::Batch(BatchRecord {
                     phase: Phase::Eval,
@@ -167,7 +183,10 @@ fn build(path: &PathBuf, runs: usize, epochs: usize, n: usize) {
         "wrote {rows} observation rows in {write_s:.1} s: {:.0} rows/s (capture arithmetic and SQLite, one transaction per epoch)",
         rows as f64 / write_s
     );
-    println!("per-example metrics: {:.2} s per run", metrics_s / runs as f64);
+    println!(
+        "per-example metrics: {:.2} s per run",
+        metrics_s / runs as f64
+    );
 }
 
 fn main() {

@@ -89,37 +89,42 @@ impl Recorder {
                         classes: c,
                     });
                 }
-                for (j, (&ex, z)) in b.examples.iter().zip(b.logits.chunks_exact(c)).enumerate() {
-                    let label = self.target.labels[ex as usize];
-                    let o = observe(z, label);
-                    let logits = if self.target.store_logits {
-                        logits_to_blob(z, &mut self.blob);
-                        Some(self.blob.as_slice())
-                    } else {
-                        None
-                    };
-                    let (position, batch) = match b.phase {
-                        Phase::Step => (
-                            Some(b.first_position as i64 + j as i64),
-                            Some(b.batch as i64),
-                        ),
-                        Phase::Eval => (None, None),
-                    };
-                    self.store.insert_observation(&ObservationRow {
-                        run_id: self.target.run_id,
-                        phase: b.phase as i64,
-                        epoch: b.epoch as i64,
-                        example_id: ex as i64,
-                        position,
-                        batch,
-                        pred: o.pred as i64,
-                        loss: o.loss,
-                        p_true: o.p_true,
-                        margin: o.margin,
-                        logits,
-                    })?;
-                    self.open_rows += 1;
+                // The whole batch's logits as stored bytes, once; each row takes its slice.
+                if self.target.store_logits {
+                    logits_to_blob(&b.logits, &mut self.blob);
                 }
+                let rows = b
+                    .examples
+                    .iter()
+                    .zip(b.logits.chunks_exact(c))
+                    .enumerate()
+                    .map(|(j, (&ex, z))| {
+                        let o = observe(z, self.target.labels[ex as usize]);
+                        let (position, batch) = match b.phase {
+                            Phase::Step => (
+                                Some(b.first_position as i64 + j as i64),
+                                Some(b.batch as i64),
+                            ),
+                            Phase::Eval => (None, None),
+                        };
+                        ObservationRow {
+                            run_id: self.target.run_id,
+                            phase: b.phase as i64,
+                            epoch: b.epoch as i64,
+                            example_id: ex as i64,
+                            position,
+                            batch,
+                            pred: o.pred as i64,
+                            loss: o.loss,
+                            p_true: o.p_true,
+                            margin: o.margin,
+                            logits: self
+                                .target
+                                .store_logits
+                                .then(|| &self.blob[j * c * 4..(j + 1) * c * 4]),
+                        }
+                    });
+                self.open_rows += self.store.insert_observations(rows)?;
             }
             Event::EpochEnd(s) => {
                 self.store.insert_epoch(&EpochRow {

@@ -363,25 +363,33 @@ impl Store {
         Ok(())
     }
 
-    pub fn insert_observation(&self, row: &ObservationRow<'_>) -> Result<(), StoreError> {
+    /// Inserts observation rows with one prepared statement; returns how many.
+    pub fn insert_observations<'r>(
+        &self,
+        rows: impl Iterator<Item = ObservationRow<'r>>,
+    ) -> Result<u64, StoreError> {
         let mut st = self.conn.prepare_cached(
             "INSERT INTO observations (run_id, phase, epoch, example_id, position, batch, pred, loss, p_true, margin, logits)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )?;
-        st.execute(params![
-            row.run_id,
-            row.phase,
-            row.epoch,
-            row.example_id,
-            row.position,
-            row.batch,
-            row.pred,
-            row.loss,
-            row.p_true,
-            row.margin,
-            row.logits
-        ])?;
-        Ok(())
+        let mut n = 0;
+        for row in rows {
+            st.execute(params![
+                row.run_id,
+                row.phase,
+                row.epoch,
+                row.example_id,
+                row.position,
+                row.batch,
+                row.pred,
+                row.loss,
+                row.p_true,
+                row.margin,
+                row.logits
+            ])?;
+            n += 1;
+        }
+        Ok(n)
     }
 
     pub fn insert_epoch(&self, row: &EpochRow) -> Result<(), StoreError> {
