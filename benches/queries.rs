@@ -69,7 +69,7 @@ fn logits(rng: &mut ChaCha8Rng, label: usize, learned_at: f64, epoch: usize, out
     }
 }
 
-fn build(path: &PathBuf, runs: usize, epochs: usize, n: usize) {
+fn build(path: &std::path::Path, runs: usize, epochs: usize, n: usize) {
     let data = synthetic_dataset(n);
     let mut store = Store::open(path).expect("store");
     let ds = store.ensure_dataset(&data).expect("dataset");

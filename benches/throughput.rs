@@ -58,7 +58,7 @@ fn main() {
             let cfg = TrainConfig {
                 epochs,
                 batch_size: 100,
-                eval_batch_size: 1000,
+                eval_batch_size: 250,
                 optimizer: OptimizerKind::Adam,
                 lr: 3e-3,
                 schedule: Schedule::Cosine,

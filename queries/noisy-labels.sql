@@ -1,14 +1,16 @@
 -- noisy-labels: do the training dynamics find the examples whose labels were flipped (record --label-noise)?
 -- AUROC of three scores for telling flipped from clean train examples: low AUM (−aum), low
 -- confidence (−confidence) and many forgetting events; 0.5 = chance, 1 = perfect. Ties count
--- one half. Per run, then the mean over runs.
+-- one half. Per run, then the mean over runs. As in Toneva et al. 2019, an example never
+-- correct counts as forgotten infinitely often (it ranks above every learned example).
 -- footer note: note
 WITH scope AS (
     SELECT run_id FROM runs
     WHERE experiment = :experiment AND status = 'completed' AND (:run IS NULL OR run_id = :run)
 ),
 m AS (
-    SELECT m.run_id, m.aum, m.confidence, m.forgetting_events, e.flipped
+    SELECT m.run_id, m.aum, m.confidence, e.flipped,
+           CASE WHEN m.first_correct_epoch IS NULL THEN 1e308 ELSE m.forgetting_events END AS forgetting_events
     FROM example_metrics m
     JOIN scope USING (run_id)
     JOIN examples e ON e.dataset_id = (SELECT dataset_id FROM experiments WHERE experiment = :experiment)

@@ -5,6 +5,7 @@
 -- pairs of runs. Near-zero order effects beside a high seed agreement mean the learning order
 -- is a property of the examples, not of the data order. Verdict thresholds: agreement ≥ 0.5
 -- shared, ≥ 0.2 partly shared; |order effect| < 0.1 not explained, < 0.3 weakly explained.
+-- All over the train examples (only they have a position); --split does not apply.
 -- footer verdict: verdict
 WITH scope AS (
     SELECT run_id FROM runs
@@ -14,11 +15,9 @@ ds AS (SELECT dataset_id FROM experiments WHERE experiment = :experiment),
 per_run AS MATERIALIZED (
     SELECT o.run_id,
            spearman(o.position, coalesce(f.first_correct_epoch, f.epochs + 1)) AS order_vs_first_correct,
-           spearman(o.position, CASE WHEN :split IS NULL OR e.split = :split
-                                     THEN coalesce(l.learned_epoch, l.epochs + 1) END) AS order_vs_learned
+           spearman(o.position, coalesce(l.learned_epoch, l.epochs + 1)) AS order_vs_learned
     FROM observations o
     JOIN scope USING (run_id)
-    JOIN examples e ON e.dataset_id = (SELECT dataset_id FROM ds) AND e.example_id = o.example_id
     LEFT JOIN example_metrics f
            ON f.run_id = o.run_id AND f.phase = 'step' AND f.example_id = o.example_id
     LEFT JOIN example_metrics l
@@ -31,7 +30,7 @@ lrn AS MATERIALIZED (
     FROM example_metrics m
     JOIN scope USING (run_id)
     JOIN examples e ON e.dataset_id = (SELECT dataset_id FROM ds) AND e.example_id = m.example_id
-    WHERE m.phase = 'eval' AND (:split IS NULL OR e.split = :split)
+    WHERE m.phase = 'eval' AND e.split = 'train'
 ),
 pairs AS MATERIALIZED (
     SELECT spearman(a.v, b.v) AS rho

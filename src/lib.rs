@@ -6,6 +6,8 @@
 
 pub mod capture;
 pub mod dataset;
+pub mod export;
+pub mod import;
 pub mod metrics;
 pub mod model;
 pub mod query;

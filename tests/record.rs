@@ -142,7 +142,8 @@ fn same_seeds_give_identical_rows() {
     let (a, b) = (dir.path().join("a.db"), dir.path().join("b.db"));
     record(&a, &args);
     record(&b, &args);
-    let dump = |db: &std::path::Path| -> Vec<(i64, i64, String, Option<i64>, Vec<u8>, f64)> {
+    type Row = (i64, i64, String, Option<i64>, Vec<u8>, f64);
+    let dump = |db: &std::path::Path| -> Vec<Row> {
         open(db)
             .prepare(
                 "SELECT init_seed, epoch, phase, position, logits, loss FROM dynamics
@@ -454,4 +455,75 @@ fn more_runs_join_an_existing_experiment_and_share_the_dataset() {
     ]);
     assert!(err.contains("already exists with another dataset"), "{err}");
     assert_eq!(count(&c, "SELECT count(*) FROM runs"), 2);
+}
+
+/// The issue's acceptance command, as written: MNIST-1D, 3 seeds, 5 epochs.
+#[test]
+fn mnist1d_three_seeds_five_epochs() {
+    let dir = tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let out = trainlog()
+        .args([
+            "record",
+            "--dataset",
+            "mnist1d",
+            "--seeds",
+            "0..3",
+            "--epochs",
+            "5",
+        ])
+        .args(["--db", db.to_str().unwrap(), "--quiet"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let c = open(&db);
+    assert_eq!(
+        count(&c, "SELECT count(*) FROM dynamics WHERE phase = 'eval'"),
+        3 * 6 * 5000
+    );
+    assert_eq!(
+        count(&c, "SELECT count(*) FROM dynamics WHERE phase = 'step'"),
+        3 * 5 * 4000
+    );
+    assert_eq!(
+        count(&c, "SELECT count(*) FROM runs WHERE status = 'completed'"),
+        3
+    );
+    // Every epoch's step positions are a permutation of 0..3999.
+    assert_eq!(
+        count(
+            &c,
+            "SELECT count(*) FROM (
+                 SELECT run_id, epoch, count(DISTINCT position) AS p, min(position) AS lo,
+                        max(position) AS hi, count(DISTINCT example_id) AS e
+                 FROM dynamics WHERE phase = 'step' GROUP BY run_id, epoch)
+             WHERE p = 4000 AND lo = 0 AND hi = 3999 AND e = 4000"
+        ),
+        15
+    );
+    // loss, p_true, margin, pred and correct agree with the stored logits to 1e-5.
+    let mut st = c
+        .prepare("SELECT label, logits, loss, p_true, margin, pred, correct FROM dynamics")
+        .unwrap();
+    let mut rows = st.query([]).unwrap();
+    let mut worst = 0f64;
+    while let Some(r) = rows.next().unwrap() {
+        let label: i64 = r.get(0).unwrap();
+        let logits = decode_logits(&r.get::<_, Vec<u8>>(1).unwrap());
+        let (pred, loss, p_true, margin) = metrics_by_hand(&logits, label as usize);
+        for (got, want) in [
+            (r.get::<_, f64>(2).unwrap(), loss),
+            (r.get(3).unwrap(), p_true),
+            (r.get(4).unwrap(), margin),
+        ] {
+            worst = worst.max((got - want).abs());
+        }
+        assert_eq!(r.get::<_, i64>(5).unwrap(), pred as i64);
+        assert_eq!(r.get::<_, i64>(6).unwrap(), (pred as i64 == label) as i64);
+    }
+    assert!(worst < 1e-5, "largest difference {worst}");
 }

@@ -4,5 +4,7 @@ mod bad_input;
 mod common;
 mod dataset_file;
 mod mnist1d;
+mod queries;
 mod record;
+mod stats;
 mod store;

@@ -1,5 +1,7 @@
 //! The command-line interface: one file per subcommand.
 
+mod export;
+mod import;
 mod metrics;
 mod query;
 mod record;
@@ -21,6 +23,8 @@ enum Command {
     Record(record::Args),
     Query(query::Args),
     Metrics(metrics::Args),
+    Export(export::Args),
+    Import(import::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -28,5 +32,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Record(a) => record::run(a),
         Command::Query(a) => query::run(a),
         Command::Metrics(a) => metrics::run(a),
+        Command::Export(a) => export::run(a),
+        Command::Import(a) => import::run(a),
     }
 }

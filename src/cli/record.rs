@@ -103,7 +103,7 @@ pub struct Args {
     #[arg(long, default_value_t = 100)]
     batch_size: usize,
     /// Batch size of the eval passes (does not change results)
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 250)]
     eval_batch_size: usize,
     #[arg(long, default_value_t = 60)]
     epochs: usize,
