@@ -10,6 +10,7 @@ pub mod export;
 pub mod import;
 pub mod metrics;
 pub mod model;
+pub mod optim;
 pub mod query;
 pub mod recorder;
 pub mod run;

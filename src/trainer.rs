@@ -10,7 +10,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
-use tch::nn::{self, OptimizerConfig};
+use crate::optim::Optimizer;
+use tch::nn;
 use tch::{Device, Kind, Tensor};
 
 /// Which phases are recorded.
@@ -252,12 +253,7 @@ pub fn train(
     tch::manual_seed(seeds.init as i64);
     let vs = nn::VarStore::new(device);
     let net = LstmClassifier::new(&vs.root(), model);
-    let mut opt = match cfg.optimizer {
-        OptimizerKind::Adam => nn::adam(0.9, 0.999, cfg.weight_decay).build(&vs, cfg.lr)?,
-        OptimizerKind::Sgd => {
-            nn::sgd(cfg.momentum, 0.0, cfg.weight_decay, false).build(&vs, cfg.lr)?
-        }
-    };
+    let mut opt = Optimizer::new(&vs, cfg.optimizer, cfg.lr, cfg.momentum, cfg.weight_decay);
 
     let start = Instant::now();
     let mut last = evaluate(&net, &dd, data, cfg, 0, sink)?;

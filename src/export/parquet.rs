@@ -343,9 +343,8 @@ fn encode(
         rows: usize,
     }
     fn close(open: Open, files: &mut Vec<(PathBuf, u64)>) -> Result<(), ExportError> {
-        let mut w = open.writer;
-        w.finish()?;
-        let mut inner = w.into_inner()?;
+        // into_inner writes the footer and hands back the file's writer.
+        let mut inner = open.writer.into_inner()?;
         std::io::Write::flush(&mut inner).map_err(io_err(open.file.path()))?;
         drop(inner);
         let path = open.file.commit()?;
@@ -695,7 +694,6 @@ fn write_table(
     if n > 0 {
         writer.write(&finish(&mut cols)?)?;
     }
-    writer.finish()?;
     let mut inner = writer.into_inner()?;
     std::io::Write::flush(&mut inner).map_err(io_err(path))?;
     drop(inner);
