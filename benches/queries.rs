@@ -166,6 +166,11 @@ fn build(path: &std::path::Path, runs: usize, epochs: usize, n: usize) {
                 wall_s: 0.0,
             }))
             .expect("epoch end");
+            rec.handle(Event::Commit {
+                epoch: epoch as u32,
+                obsolete: Vec::new(),
+            })
+            .expect("commit");
         }
         write_s += t.elapsed().as_secs_f64();
         let (s, stats) = rec.finish();

@@ -13,11 +13,11 @@
 use std::time::Instant;
 use tch::Device;
 use trainlog::dataset;
-use trainlog::run::{record_run, RunSpec};
+use trainlog::run::{record_run, RunSpec, Start};
 use trainlog::store::Store;
 use trainlog::trainer::{
-    model_config, train, Capture, Event, OptimizerKind, Schedule, Seeds, Sink, TrainConfig,
-    TrainError,
+    model_config, train, Capture, Control, Event, OptimizerKind, Schedule, Seeds, Sink,
+    TrainConfig, TrainError,
 };
 
 /// Drops every event: the forward passes without the recording.
@@ -80,16 +80,38 @@ fn main() {
                 device: Device::Cpu,
                 store_logits: true,
                 config_json: "{}".into(),
+                // As `record` does by default: a checkpoint after every epoch.
+                checkpoint_db: Some(&path),
+                checkpoint_every: 1,
+                stop: &|| false,
             };
             let t = Instant::now();
-            let (_store, _, r) = record_run(store, &spec, &mut |_| {}, &mut |_| {});
+            let (_store, _, r) = record_run(
+                store,
+                &spec,
+                Start::New { plan: None },
+                &mut |_| {},
+                &mut |_| {},
+            );
             let secs = t.elapsed().as_secs_f64();
             rows[m] = r.expect("run").recorded.rows;
             best[m] = best[m].min(secs);
             drop(std::fs::remove_file(&path));
+            drop(std::fs::remove_dir_all(
+                path.with_extension("db.checkpoints"),
+            ));
             if capture == Capture::Both {
                 let t = Instant::now();
-                train(&data, &model, &cfg, spec.seeds, Device::Cpu, &mut Discard).expect("train");
+                train(
+                    &data,
+                    &model,
+                    &cfg,
+                    spec.seeds,
+                    Device::Cpu,
+                    &mut Discard,
+                    Control::none(),
+                )
+                .expect("train");
                 best[4] = best[4].min(t.elapsed().as_secs_f64());
             }
         }

@@ -5,6 +5,7 @@
 //! [`capture`]) → [`store`] → queries, export and report.
 
 pub mod capture;
+pub mod checkpoint;
 pub mod dataset;
 pub mod export;
 pub mod import;

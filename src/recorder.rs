@@ -1,7 +1,8 @@
 //! The recorder: the single writer. It runs on its own thread, receives the trainer's events
 //! over a bounded channel, turns each example's logits into an observation row (the capture
-//! arithmetic of [`crate::capture`]) and writes one transaction per epoch, so that an epoch is
-//! in the log completely or not at all.
+//! arithmetic of [`crate::capture`]) and commits when the trainer says the epochs so far can
+//! be reproduced ([`Event::Commit`]: after every epoch, or every checkpoint), so that an epoch
+//! is in the log completely or not at all.
 
 use crate::capture::{logits_to_blob, observe};
 use crate::store::{EpochRow, ObservationRow, Store, StoreError};
@@ -50,6 +51,8 @@ pub struct Recorder {
     target: RunTarget,
     in_tx: bool,
     open_rows: u64,
+    /// Epochs ended but not yet committed.
+    open_epochs: u32,
     stats: RecordStats,
     blob: Vec<u8>,
 }
@@ -61,6 +64,7 @@ impl Recorder {
             target,
             in_tx: false,
             open_rows: 0,
+            open_epochs: 0,
             stats: RecordStats::default(),
             blob: Vec::with_capacity(64),
         }
@@ -137,11 +141,19 @@ impl Recorder {
                     test_acc: s.test_acc,
                     wall_s: s.wall_s,
                 })?;
+                self.open_epochs += 1;
+            }
+            Event::Commit { obsolete, .. } => {
                 self.store.commit()?;
                 self.in_tx = false;
                 self.stats.rows += self.open_rows;
                 self.open_rows = 0;
-                self.stats.epochs_committed += 1;
+                self.stats.epochs_committed += self.open_epochs;
+                self.open_epochs = 0;
+                // Older checkpoints are not needed once a newer one's epochs are visible.
+                for f in obsolete {
+                    let _ = std::fs::remove_file(f);
+                }
             }
         }
         Ok(())
@@ -159,6 +171,7 @@ impl Recorder {
             self.in_tx = false;
             self.stats.rows_rolled_back += self.open_rows;
             self.open_rows = 0;
+            self.open_epochs = 0;
         }
         Ok(())
     }

@@ -1,14 +1,52 @@
-//! One recorded run, start to finish: register it, train with the recorder on its writer
-//! thread, compute its per-example metrics, and mark it completed only when all of that
-//! succeeded (diverged or failed otherwise, with the reason).
+//! One recorded run, start to finish: register it (or pick an interrupted one up from its
+//! last checkpoint), train with the recorder on its writer thread, compute its per-example
+//! metrics, and mark it completed only when all of that succeeded (diverged, interrupted or
+//! failed otherwise, with the reason).
 
+use crate::checkpoint::{self, CheckpointError};
 use crate::dataset::Dataset;
 use crate::metrics::{compute_run, MetricsError};
 use crate::model::ModelConfig;
 use crate::recorder::{RecordError, RecordStats, RecorderThread, RunTarget};
 use crate::store::{NewRun, RunStatus, Store, StoreError};
-use crate::trainer::{self, EpochSummary, Event, Seeds, Sink, TrainConfig, TrainError};
+use crate::trainer::{self, Control, EpochSummary, Event, Seeds, Sink, TrainConfig, TrainError};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
 use tch::Device;
+
+/// Everything that defines a run, stored with it as JSON (`runs.config`) so that `record
+/// --resume` can rebuild it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunConfig {
+    /// The dataset spec (`mnist1d:n=…`, `planted:…`, a file path).
+    pub dataset: String,
+    pub label_noise: f64,
+    pub noise_seed: u64,
+    pub model: ModelConfig,
+    pub train: TrainConfig,
+    pub init_seed: u64,
+    pub order_seed: u64,
+    /// libtorch intra-op threads (results on CPU can depend on it).
+    pub threads: usize,
+    pub device: String,
+    pub store_logits: bool,
+    /// A checkpoint (and a commit) every this many epochs.
+    #[serde(default = "one")]
+    pub checkpoint_every: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+/// Whether a run is new or picks up an interrupted one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// A new run, for this planned run (see `planned_runs`) if any.
+    New { plan: Option<i64> },
+    /// Continue run N from its last committed epoch.
+    Resume(i64),
+}
 
 /// What a run is.
 pub struct RunSpec<'a> {
@@ -21,12 +59,19 @@ pub struct RunSpec<'a> {
     pub store_logits: bool,
     /// The full configuration, stored with the run.
     pub config_json: String,
+    /// The database, beside which the checkpoints go; `None`: no checkpoints (and no resume).
+    pub checkpoint_db: Option<&'a Path>,
+    pub checkpoint_every: usize,
+    /// Polled during training: true stops the run, which is marked interrupted.
+    pub stop: &'a dyn Fn() -> bool,
 }
 
 /// How a run ended well.
 #[derive(Debug, Clone)]
 pub struct RunReport {
     pub run_id: i64,
+    /// The epoch a resumed run continued after.
+    pub resumed_after: Option<u32>,
     pub last: EpochSummary,
     pub recorded: RecordStats,
 }
@@ -41,6 +86,10 @@ pub enum RunError {
     Metrics(#[from] MetricsError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    #[error("run {run} cannot be resumed: {why}")]
+    Resume { run: i64, why: String },
 }
 
 impl RunError {
@@ -48,6 +97,7 @@ impl RunError {
     pub fn status(&self) -> RunStatus {
         match self {
             RunError::Train(TrainError::Diverged { .. }) => RunStatus::Diverged,
+            RunError::Train(TrainError::Interrupted { .. }) => RunStatus::Interrupted,
             _ => RunStatus::Failed,
         }
     }
@@ -75,68 +125,168 @@ fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "unknown panic".into())
 }
 
-/// Records one run into `store` (which comes back whatever happens). The run's id is
-/// returned with the error too, when it was created.
+/// Records one run into `store` (which comes back whatever happens): a new one, or an
+/// interrupted one continued from its last committed epoch and that epoch's checkpoint. The
+/// run's id is returned with the error too, when there is one.
 pub fn record_run(
     store: Store,
     spec: &RunSpec<'_>,
+    start: Start,
     on_start: &mut dyn FnMut(i64),
     on_epoch: &mut dyn FnMut(&EpochSummary),
 ) -> (Store, Option<i64>, Result<RunReport, RunError>) {
-    let run_id = match store.create_run(&NewRun {
-        experiment: spec.experiment,
-        init_seed: spec.seeds.init,
-        order_seed: spec.seeds.order,
-        model: "lstm",
-        config_json: &spec.config_json,
-        epochs: spec.train.epochs,
-        capture: &format!("{:?}", spec.train.capture).to_lowercase(),
-        device: &format!("{:?}", spec.device).to_lowercase(),
-    }) {
-        Ok(id) => id,
-        Err(e) => return (store, None, Err(e.into())),
+    let (run_id, committed) = match start {
+        Start::New { plan } => match store.create_planned_run(
+            &NewRun {
+                experiment: spec.experiment,
+                init_seed: spec.seeds.init,
+                order_seed: spec.seeds.order,
+                model: "lstm",
+                config_json: &spec.config_json,
+                epochs: spec.train.epochs,
+                capture: &format!("{:?}", spec.train.capture).to_lowercase(),
+                device: &format!("{:?}", spec.device).to_lowercase(),
+            },
+            plan,
+        ) {
+            Ok(id) => (id, None),
+            Err(e) => return (store, None, Err(e.into())),
+        },
+        Start::Resume(id) => match store.reopen_run(id) {
+            Ok(last) => (id, last),
+            Err(e) => return (store, Some(id), Err(e.into())),
+        },
     };
     on_start(run_id);
-    let writer = RecorderThread::spawn(
-        store,
-        RunTarget {
-            run_id,
-            labels: spec.data.examples.iter().map(|e| e.label).collect(),
-            n_classes: spec.data.n_classes(),
-            store_logits: spec.store_logits,
-        },
-        16,
-    );
-    let mut sink = Observed {
-        inner: writer.sink(),
-        on_epoch,
-    };
-    // A panic inside libtorch must not leave the run marked running.
-    let trained = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        trainer::train(
-            spec.data,
-            spec.model,
-            spec.train,
-            spec.seeds,
-            spec.device,
-            &mut sink,
-        )
-    }))
-    .unwrap_or_else(|p| Err(TrainError::Panic(panic_message(p))));
-    drop(sink);
-    let (store, recorded) = writer.finish();
+    let ck_dir = spec.checkpoint_db.map(|db| checkpoint::run_dir(db, run_id));
 
-    let result = (|| -> Result<RunReport, RunError> {
-        // A writer failure explains a trainer that stopped because the channel closed.
-        let recorded = recorded?;
-        let last = trained?;
-        compute_run(&store, run_id)?;
-        Ok(RunReport {
-            run_id,
-            last,
-            recorded,
-        })
+    let outcome = (|| -> Result<(Store, RunReport), (Store, RunError)> {
+        // A resumed run continues after its last committed epoch, from that epoch's checkpoint.
+        let resume = match (committed, &ck_dir) {
+            (Some(e), _) if e as usize >= spec.train.epochs => None,
+            (Some(e), Some(dir)) => {
+                checkpoint::clean_temporaries(dir);
+                let path = checkpoint::path(dir, e);
+                if !path.is_file() {
+                    return Err((
+                        store,
+                        RunError::Resume {
+                            run: run_id,
+                            why: format!(
+                                "epoch {e} is in the log but its checkpoint {} is missing",
+                                path.display()
+                            ),
+                        },
+                    ));
+                }
+                match checkpoint::load(&path) {
+                    Ok(ck) if ck.epoch == e => Some(ck),
+                    Ok(ck) => {
+                        return Err((
+                            store,
+                            RunError::Resume {
+                                run: run_id,
+                                why: format!(
+                                    "{} holds epoch {}, not {e}",
+                                    path.display(),
+                                    ck.epoch
+                                ),
+                            },
+                        ))
+                    }
+                    Err(err) => return Err((store, err.into())),
+                }
+            }
+            (Some(_), None) => {
+                return Err((
+                    store,
+                    RunError::Resume {
+                        run: run_id,
+                        why: "it was recorded without checkpoints".into(),
+                    },
+                ))
+            }
+            (None, _) => None,
+        };
+        let finished = committed.is_some_and(|e| e as usize >= spec.train.epochs);
+        let (store, recorded, last) = if finished {
+            // Every epoch is in: only the metrics and the status were missing.
+            let last = match store.epoch_summary(run_id, spec.train.epochs as u32) {
+                Ok(r) => EpochSummary {
+                    epoch: r.epoch as u32,
+                    train_loss: r.train_loss,
+                    train_acc: r.train_acc,
+                    eval_train_acc: r.eval_train_acc,
+                    test_loss: r.test_loss,
+                    test_acc: r.test_acc,
+                    wall_s: r.wall_s,
+                },
+                Err(e) => return Err((store, e.into())),
+            };
+            (store, RecordStats::default(), last)
+        } else {
+            let writer = RecorderThread::spawn(
+                store,
+                RunTarget {
+                    run_id,
+                    labels: spec.data.examples.iter().map(|e| e.label).collect(),
+                    n_classes: spec.data.n_classes(),
+                    store_logits: spec.store_logits,
+                },
+                16,
+            );
+            let mut sink = Observed {
+                inner: writer.sink(),
+                on_epoch: &mut *on_epoch,
+            };
+            let control = Control {
+                checkpoint_dir: ck_dir.as_deref(),
+                checkpoint_every: spec.checkpoint_every,
+                resume,
+                stop: spec.stop,
+            };
+            // A panic inside libtorch must not leave the run marked running.
+            let trained = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                trainer::train(
+                    spec.data,
+                    spec.model,
+                    spec.train,
+                    spec.seeds,
+                    spec.device,
+                    &mut sink,
+                    control,
+                )
+            }))
+            .unwrap_or_else(|p| Err(TrainError::Panic(panic_message(p))));
+            drop(sink);
+            let (store, recorded) = writer.finish();
+            // A writer failure explains a trainer that stopped because the channel closed.
+            let recorded = match recorded {
+                Ok(r) => r,
+                Err(e) => return Err((store, e.into())),
+            };
+            match trained {
+                Ok(last) => (store, recorded, last),
+                Err(e) => return Err((store, e.into())),
+            }
+        };
+        if let Err(e) = compute_run(&store, run_id) {
+            return Err((store, e.into()));
+        }
+        Ok((
+            store,
+            RunReport {
+                run_id,
+                resumed_after: committed,
+                last,
+                recorded,
+            },
+        ))
     })();
+    let (store, result) = match outcome {
+        Ok((s, r)) => (s, Ok(r)),
+        Err((s, e)) => (s, Err(e)),
+    };
     let marked = match &result {
         Ok(_) => store.finish_run(run_id, RunStatus::Completed, None),
         Err(e) => store.finish_run(run_id, e.status(), Some(&e.to_string())),

@@ -2,15 +2,17 @@
 //! it sees as [`Event`]s: the logits of every batch of the eval and step phases, and a summary
 //! at the end of every epoch. It knows nothing of how they are stored.
 
+use crate::checkpoint::{self, Checkpoint, CheckpointError};
 use crate::dataset::{Dataset, Inputs, Split};
 use crate::model::{InputSpec, LstmClassifier, ModelConfig};
+use crate::optim::Optimizer;
 use crate::seeds::epoch_seed;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
 use std::time::Instant;
-use crate::optim::Optimizer;
 use tch::nn;
 use tch::{Device, Kind, Tensor};
 
@@ -134,6 +136,38 @@ pub struct EpochSummary {
 pub enum Event {
     Batch(BatchRecord),
     EpochEnd(EpochSummary),
+    /// Everything emitted so far can become visible: the state after `epoch` is saved (when
+    /// checkpointing), so what follows can be reproduced. `obsolete` lists checkpoint files
+    /// that are no longer needed once this is committed.
+    Commit {
+        epoch: u32,
+        obsolete: Vec<PathBuf>,
+    },
+}
+
+/// How a training is steered from outside: checkpoints, a resume point, a stop request.
+pub struct Control<'a> {
+    /// Save checkpoints into this folder after epoch 0, every `checkpoint_every` epochs and
+    /// after the last; `None`: no checkpoints (every epoch is committed on its own).
+    pub checkpoint_dir: Option<&'a Path>,
+    pub checkpoint_every: usize,
+    /// Continue from this checkpoint instead of starting afresh.
+    pub resume: Option<Checkpoint>,
+    /// Polled before every training batch: true stops training with
+    /// [`TrainError::Interrupted`].
+    pub stop: &'a dyn Fn() -> bool,
+}
+
+impl Control<'_> {
+    /// Plain training: no checkpoints, no resume, never stopped.
+    pub fn none() -> Control<'static> {
+        Control {
+            checkpoint_dir: None,
+            checkpoint_every: 1,
+            resume: None,
+            stop: &|| false,
+        }
+    }
 }
 
 /// Where events go. Returning an error stops training.
@@ -153,6 +187,10 @@ pub enum TrainError {
     Config(String),
     #[error("libtorch panicked: {0}")]
     Panic(String),
+    #[error("interrupted during epoch {epoch}")]
+    Interrupted { epoch: u32 },
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
 }
 
 const ORDER_SALT: u64 = 0x006f_7264_6572;
@@ -229,6 +267,7 @@ pub fn train(
     seeds: Seeds,
     device: Device,
     sink: &mut dyn Sink,
+    control: Control<'_>,
 ) -> Result<EpochSummary, TrainError> {
     if cfg.epochs == 0 {
         return Err(TrainError::Config(
@@ -254,13 +293,61 @@ pub fn train(
     let vs = nn::VarStore::new(device);
     let net = LstmClassifier::new(&vs.root(), model);
     let mut opt = Optimizer::new(&vs, cfg.optimizer, cfg.lr, cfg.momentum, cfg.weight_decay);
+    let mut saved: Vec<PathBuf> = control
+        .checkpoint_dir
+        .map(checkpoint::list)
+        .unwrap_or_default();
+    // After `epoch`: save a checkpoint when one is due, then let the recorder commit.
+    let mut commit = |epoch: u32,
+                      net_vs: &nn::VarStore,
+                      opt: &Optimizer,
+                      sink: &mut dyn Sink|
+     -> Result<(), TrainError> {
+        let due = epoch == 0
+            || epoch as usize == cfg.epochs
+            || epoch as usize % control.checkpoint_every.max(1) == 0;
+        match control.checkpoint_dir {
+            Some(dir) if due => {
+                let p = checkpoint::save(dir, epoch, &named_vars(net_vs), &opt.state())?;
+                let obsolete = std::mem::take(&mut saved)
+                    .into_iter()
+                    .filter(|q| *q != p)
+                    .collect();
+                saved.push(p);
+                sink.emit(Event::Commit { epoch, obsolete })
+            }
+            Some(_) => Ok(()),
+            None => sink.emit(Event::Commit {
+                epoch,
+                obsolete: Vec::new(),
+            }),
+        }
+    };
 
-    let start = Instant::now();
-    let mut last = evaluate(&net, &dd, data, cfg, 0, sink)?;
-    last.wall_s = start.elapsed().as_secs_f64();
-    sink.emit(Event::EpochEnd(last.clone()))?;
+    let first_epoch = match control.resume {
+        Some(ck) => {
+            restore(&vs, &mut opt, &ck)?;
+            ck.epoch + 1
+        }
+        None => {
+            let start = Instant::now();
+            let mut zero = evaluate(&net, &dd, data, cfg, 0, sink)?;
+            zero.wall_s = start.elapsed().as_secs_f64();
+            sink.emit(Event::EpochEnd(zero))?;
+            commit(0, &vs, &opt, sink)?;
+            1
+        }
+    };
+    if first_epoch as usize > cfg.epochs {
+        return Err(TrainError::Config(format!(
+            "nothing to train: the checkpoint is of epoch {} of {}",
+            first_epoch - 1,
+            cfg.epochs
+        )));
+    }
 
-    for epoch in 1..=cfg.epochs as u32 {
+    let mut last = None;
+    for epoch in first_epoch..=cfg.epochs as u32 {
         let start = Instant::now();
         let mut order = train_idx.clone();
         order.shuffle(&mut ChaCha8Rng::seed_from_u64(epoch_seed(
@@ -273,6 +360,9 @@ pub fn train(
 
         let (mut loss_sum, mut correct_sum) = (0f64, 0f64);
         for (b, chunk) in order.chunks(cfg.batch_size).enumerate() {
+            if (control.stop)() {
+                return Err(TrainError::Interrupted { epoch });
+            }
             let idx = Tensor::from_slice(chunk).to_device(device);
             let xs = dd.xs.index_select(0, &idx);
             let ys = dd.ys.index_select(0, &idx);
@@ -319,9 +409,57 @@ pub fn train(
         summary.train_acc = Some(correct_sum / order.len() as f64);
         summary.wall_s = start.elapsed().as_secs_f64();
         sink.emit(Event::EpochEnd(summary.clone()))?;
-        last = summary;
+        commit(epoch, &vs, &opt, sink)?;
+        last = Some(summary);
     }
-    Ok(last)
+    Ok(last.expect("at least one epoch was trained"))
+}
+
+/// The model's variables by name, for a checkpoint.
+fn named_vars(vs: &nn::VarStore) -> Vec<(String, Tensor)> {
+    let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    vars.sort_by(|a, b| a.0.cmp(&b.0));
+    vars
+}
+
+/// Loads a checkpoint's weights and optimizer state; every variable must be there, of the
+/// same shape.
+fn restore(vs: &nn::VarStore, opt: &mut Optimizer, ck: &Checkpoint) -> Result<(), TrainError> {
+    let bad = |why: String| {
+        TrainError::Config(format!(
+            "the checkpoint of epoch {} does not fit this model: {why}",
+            ck.epoch
+        ))
+    };
+    let vars = vs.variables();
+    if vars.len() != ck.model.len() {
+        return Err(bad(format!(
+            "{} variables, the model has {}",
+            ck.model.len(),
+            vars.len()
+        )));
+    }
+    tch::no_grad(|| -> Result<(), TrainError> {
+        for (name, saved) in &ck.model {
+            let mut var = vars
+                .get(name)
+                .ok_or_else(|| bad(format!("no variable {name}")))?
+                .shallow_clone();
+            if var.size() != saved.size() {
+                return Err(bad(format!(
+                    "{name} has shape {:?}, not {:?}",
+                    saved.size(),
+                    var.size()
+                )));
+            }
+            var.copy_(saved);
+        }
+        Ok(())
+    })?;
+    if !opt.load_state(&ck.optim) {
+        return Err(bad("the optimizer state does not match".into()));
+    }
+    Ok(())
 }
 
 /// The eval phase: the model in evaluation mode scores every example (when the eval phase is

@@ -6,5 +6,6 @@ mod dataset_file;
 mod mnist1d;
 mod queries;
 mod record;
+mod reliability;
 mod stats;
 mod store;

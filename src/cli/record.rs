@@ -3,16 +3,17 @@
 
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::json;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 use tch::Device;
-use trainlog::dataset;
-use trainlog::run::{record_run, RunSpec};
+use trainlog::dataset::{self, Dataset};
+use trainlog::run::{record_run, RunConfig, RunError, RunSpec, Start};
 use trainlog::seeds::parse_seeds;
-use trainlog::store::Store;
-use trainlog::trainer::{self, Capture, OptimizerKind, Schedule, Seeds, TrainConfig};
+use trainlog::store::{Store, WriteLock};
+use trainlog::trainer::{self, Capture, OptimizerKind, Schedule, Seeds, TrainConfig, TrainError};
 
 /// Which seed the seed list varies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -123,6 +124,18 @@ pub struct Args {
     /// No progress bars
     #[arg(long, short)]
     quiet: bool,
+    /// Save a checkpoint (weights and optimizer state, beside the database in
+    /// DB.checkpoints/) and commit the recorded epochs every N epochs; the first and last
+    /// epochs always are
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    checkpoint_every: usize,
+    /// Continue the unfinished runs of the latest experiment in --db (or of --experiment, or
+    /// only --run N) from their last checkpoint, with the settings they were started with
+    #[arg(long, conflicts_with_all = ["dataset", "seeds", "vary", "init_seed", "order_seed", "label_noise", "epochs"])]
+    resume: bool,
+    /// With --resume: only this run
+    #[arg(long, requires = "resume", value_name = "N")]
+    run: Option<i64>,
 }
 
 impl Args {
@@ -178,6 +191,9 @@ impl Args {
         if self.threads == Some(0) {
             bail!("--threads must be at least 1");
         }
+        if self.checkpoint_every == 0 {
+            bail!("--checkpoint-every must be at least 1");
+        }
         Ok(())
     }
 
@@ -221,7 +237,53 @@ fn default_experiment(store: &Store, data: &str) -> anyhow::Result<String> {
     Ok(name)
 }
 
+/// SIGINT and SIGTERM: the first asks the training to stop (the open epoch is rolled back, the
+/// run marked interrupted); a second one ends the process at once.
+struct Signals {
+    got: Arc<AtomicUsize>,
+}
+
+impl Signals {
+    fn install() -> anyhow::Result<Signals> {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let got = Arc::new(AtomicUsize::new(0));
+        let once = Arc::new(AtomicBool::new(false));
+        for sig in [SIGINT, SIGTERM] {
+            signal_hook::flag::register_conditional_shutdown(sig, 128 + sig, once.clone())
+                .context("installing the signal handlers")?;
+            signal_hook::flag::register(sig, once.clone())?;
+            signal_hook::flag::register_usize(sig, got.clone(), sig as usize)?;
+        }
+        Ok(Signals { got })
+    }
+
+    fn received(&self) -> Option<i32> {
+        match self.got.load(Ordering::SeqCst) {
+            0 => None,
+            s => Some(s as i32),
+        }
+    }
+
+    fn name(sig: i32) -> &'static str {
+        match sig {
+            signal_hook::consts::SIGINT => "SIGINT",
+            signal_hook::consts::SIGTERM => "SIGTERM",
+            _ => "a signal",
+        }
+    }
+}
+
+/// One run to record: its settings and whether it is new or resumed.
+struct Item {
+    config: RunConfig,
+    start: Start,
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let signals = Signals::install()?;
+    if args.resume {
+        return resume(&args, &signals);
+    }
     // Everything that can be checked is checked before the log is touched.
     args.validate()?;
     let pairs = args.seed_pairs()?;
@@ -250,8 +312,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    tch::set_num_threads(threads as i32);
 
+    let _lock = WriteLock::acquire(&args.db)?;
     let mut store = Store::open(&args.db)
         .with_context(|| format!("cannot open the log {}", args.db.display()))?;
     let dataset_id = store.ensure_dataset(&data)?;
@@ -259,37 +321,155 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(e) => e.clone(),
         None => default_experiment(&store, &data.spec)?,
     };
-    store.ensure_experiment(&experiment, dataset_id)?;
-
-    let show = !args.quiet && std::io::stderr().is_terminal();
     let device_name = format!("{device:?}").to_lowercase();
-    let pct = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.1}%", 100.0 * v));
-    let mut run_ids = Vec::new();
-    for (i, seeds) in pairs.iter().enumerate() {
-        let config = json!({
-            "dataset": data.spec,
-            "label_noise": data.label_noise,
-            "noise_seed": args.noise_seed,
-            "model": model,
-            "train": cfg,
-            "init_seed": seeds.init,
-            "order_seed": seeds.order,
-            "threads": threads,
-            "device": device_name,
-            "store_logits": !args.no_logits,
-        });
-        let spec = RunSpec {
-            experiment: &experiment,
-            data: &data,
-            model: &model,
-            train: &cfg,
-            seeds: *seeds,
-            device,
+    let configs: Vec<RunConfig> = pairs
+        .iter()
+        .map(|seeds| RunConfig {
+            dataset: data.spec.clone(),
+            label_noise: data.label_noise,
+            noise_seed: args.noise_seed,
+            model: model.clone(),
+            train: cfg.clone(),
+            init_seed: seeds.init,
+            order_seed: seeds.order,
+            threads,
+            device: device_name.clone(),
             store_logits: !args.no_logits,
-            config_json: config.to_string(),
+            checkpoint_every: args.checkpoint_every,
+        })
+        .collect();
+    let planned: Vec<(u64, u64, String)> = configs
+        .iter()
+        .map(|c| Ok((c.init_seed, c.order_seed, serde_json::to_string(c)?)))
+        .collect::<anyhow::Result<_>>()?;
+    let plans = store.plan_runs(&experiment, dataset_id, &planned)?;
+    let items = configs
+        .into_iter()
+        .zip(plans)
+        .map(|(config, plan)| Item {
+            config,
+            start: Start::New { plan: Some(plan) },
+        })
+        .collect();
+    execute(&mut store, &args, &experiment, items, Some(data), &signals)
+}
+
+/// `record --resume`: finishes the unfinished runs of an experiment.
+fn resume(args: &Args, signals: &Signals) -> anyhow::Result<ExitCode> {
+    if args.threads == Some(0) {
+        bail!("--threads must be at least 1");
+    }
+    if !args.db.is_file() {
+        bail!(
+            "{} does not exist: there is nothing to resume (record a run first)",
+            args.db.display()
+        );
+    }
+    let _lock = WriteLock::acquire(&args.db)?;
+    let mut store = Store::open(&args.db)
+        .with_context(|| format!("cannot open the log {}", args.db.display()))?;
+    let experiment = match (args.run, &args.experiment) {
+        (Some(r), _) => {
+            let (exp, status) = store.run_status(r)?;
+            if status == "completed" {
+                bail!("run {r} is completed: there is nothing to resume");
+            }
+            exp
+        }
+        (None, Some(e)) => e.clone(),
+        (None, None) => store.latest_experiment()?,
+    };
+    let todo = store.unfinished(&experiment, args.run)?;
+    if todo.is_empty() {
+        println!("nothing to resume: every run of experiment {experiment} is completed");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let items = todo
+        .into_iter()
+        .map(|u| {
+            let config: RunConfig = serde_json::from_str(&u.config).with_context(|| {
+                format!(
+                    "the stored configuration of run {} cannot be resumed by this trainlog",
+                    u.run_id.map_or("(planned)".into(), |r| r.to_string())
+                )
+            })?;
+            Ok(Item {
+                config,
+                start: match u.run_id {
+                    Some(r) => Start::Resume(r),
+                    None => Start::New { plan: u.plan_id },
+                },
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    execute(&mut store, args, &experiment, items, None, signals)
+}
+
+/// The dataset a run was configured with, checked against the experiment's stored one.
+fn load_for(config: &RunConfig, store: &Store, experiment: &str) -> anyhow::Result<Dataset> {
+    let data =
+        dataset::load(&config.dataset)?.with_label_noise(config.label_noise, config.noise_seed)?;
+    if data.fingerprint() != store.experiment_fingerprint(experiment)? {
+        bail!(
+            "the dataset {} is not the one experiment {experiment} was recorded on (the file changed?): restore it to resume",
+            config.dataset
+        );
+    }
+    Ok(data)
+}
+
+/// Records the items one after the other; stops at the first failure or signal.
+fn execute(
+    store: &mut Store,
+    args: &Args,
+    experiment: &str,
+    items: Vec<Item>,
+    mut data: Option<Dataset>,
+    signals: &Signals,
+) -> anyhow::Result<ExitCode> {
+    let show = !args.quiet && std::io::stderr().is_terminal();
+    let pct = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.1}%", 100.0 * v));
+    let total = items.len();
+    let mut run_ids = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        if let Some(sig) = signals.received() {
+            return Ok(interrupted(sig, None, &args.db, store));
+        }
+        let cfg = &item.config;
+        let key = (cfg.dataset.clone(), cfg.label_noise, cfg.noise_seed);
+        let fits = data
+            .as_ref()
+            .is_some_and(|d| (d.spec.clone(), d.label_noise, cfg.noise_seed) == key);
+        if !fits {
+            data = Some(load_for(cfg, store, experiment)?);
+        }
+        let data = data.as_ref().expect("loaded above");
+        tch::set_num_threads(args.threads.unwrap_or(cfg.threads) as i32);
+        let device = if cfg.device == "cpu" {
+            Device::Cpu
+        } else {
+            Device::cuda_if_available()
+        };
+        let seeds = Seeds {
+            init: cfg.init_seed,
+            order: cfg.order_seed,
+        };
+        let stop = || signals.received().is_some();
+        let spec = RunSpec {
+            experiment,
+            data,
+            model: &cfg.model,
+            train: &cfg.train,
+            seeds,
+            device,
+            store_logits: cfg.store_logits,
+            config_json: serde_json::to_string(cfg)?,
+            checkpoint_db: Some(&args.db),
+            checkpoint_every: cfg.checkpoint_every,
+            stop: &stop,
         };
         let bar = if show {
-            let b = ProgressBar::new(cfg.epochs as u64);
+            let b = ProgressBar::new(cfg.train.epochs as u64);
             b.set_style(
                 ProgressStyle::with_template(
                     "{prefix} [{bar:30}] epoch {pos}/{len} {msg} (eta {eta})",
@@ -301,14 +481,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         } else {
             ProgressBar::hidden()
         };
+        let placeholder = Store::open_in_memory()?;
         let (back, run_id, result) = record_run(
-            store,
+            std::mem::replace(store, placeholder),
             &spec,
+            item.start,
             &mut |id| {
                 bar.set_prefix(format!(
-                    "run {id} ({}/{}, init {}, order {})",
+                    "run {id} ({}/{total}, init {}, order {})",
                     i + 1,
-                    pairs.len(),
                     seeds.init,
                     seeds.order
                 ))
@@ -324,16 +505,26 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             },
         );
         bar.finish_and_clear();
-        store = back;
+        *store = back;
         let run_name = match run_id {
             Some(id) => format!("run {id} (init {}, order {})", seeds.init, seeds.order),
             None => format!("run (init {}, order {})", seeds.init, seeds.order),
         };
-        let report = result.with_context(|| run_name.clone())?;
+        let report = match result {
+            Ok(r) => r,
+            Err(RunError::Train(TrainError::Interrupted { .. })) => {
+                let sig = signals.received().unwrap_or(signal_hook::consts::SIGINT);
+                return Ok(interrupted(sig, run_id, &args.db, store));
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context(run_name)),
+        };
         run_ids.push(report.run_id);
+        let resumed = report
+            .resumed_after
+            .map_or(String::new(), |e| format!(", resumed after epoch {e}"));
         println!(
-            "{run_name}: {} epochs, train {}, test {}",
-            cfg.epochs,
+            "{run_name}: {} epochs{resumed}, train {}, test {}",
+            cfg.train.epochs,
             pct(report.last.eval_train_acc.or(report.last.train_acc)),
             pct(report.last.test_acc)
         );
@@ -348,4 +539,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .join(", ")
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Says what a signal left and how to go on; the exit code is 128 + the signal.
+fn interrupted(sig: i32, run: Option<i64>, db: &Path, store: &Store) -> ExitCode {
+    let kept = run
+        .and_then(|r| store.last_epoch(r).ok().flatten().map(|e| (r, e)))
+        .map_or(String::new(), |(r, e)| {
+            format!("run {r} is marked interrupted with epochs 0..{e} in the log; ")
+        });
+    eprintln!(
+        "trainlog: interrupted by {}: {kept}resume with: trainlog record --resume --db {}",
+        Signals::name(sig),
+        db.display()
+    );
+    ExitCode::from((128 + sig) as u8)
 }

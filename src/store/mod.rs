@@ -29,8 +29,67 @@ pub enum StoreError {
     ExperimentDataset(String),
     #[error("no experiment in {0}: record one first")]
     NoExperiment(PathBuf),
+    #[error("another trainlog process is writing to {0}: wait for it to finish, or record into another --db")]
+    Busy(PathBuf),
+    #[error("cannot write beside {path} ({source}): choose a --db in a writable folder")]
+    NotWritable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("no run {0} in the log")]
+    NoRun(i64),
+    #[error("run {0} is completed: there is nothing to resume")]
+    RunCompleted(i64),
     #[error("sqlite: {0}")]
     Sql(#[from] rusqlite::Error),
+}
+
+/// The exclusive right to write a database, held for as long as this lives: an advisory lock
+/// on `DB.lock` beside it, released by the system when the process ends, however it ends.
+#[derive(Debug)]
+pub struct WriteLock {
+    _file: std::fs::File,
+}
+
+impl WriteLock {
+    /// Takes the write lock of `db`, or fails at once if another process holds it.
+    pub fn acquire(db: &Path) -> Result<WriteLock, StoreError> {
+        if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.is_dir() {
+                return Err(StoreError::MissingDir(db.to_path_buf()));
+            }
+        }
+        let mut name = db.file_name().unwrap_or_default().to_os_string();
+        name.push(".lock");
+        let path = db.with_file_name(name);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|source| StoreError::NotWritable {
+                path: db.to_path_buf(),
+                source,
+            })?;
+        match file.try_lock() {
+            Ok(()) => Ok(WriteLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Busy(db.to_path_buf())),
+            Err(std::fs::TryLockError::Error(source)) => Err(StoreError::NotWritable {
+                path: db.to_path_buf(),
+                source,
+            }),
+        }
+    }
+}
+
+/// A run `record --resume` has to finish: planned but not started, or started and not
+/// completed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unfinished {
+    pub plan_id: Option<i64>,
+    pub run_id: Option<i64>,
+    /// The run's configuration (JSON).
+    pub config: String,
 }
 
 /// A run's final state.
@@ -309,7 +368,18 @@ impl Store {
 
     /// Registers a run as running; returns its id.
     pub fn create_run(&self, run: &NewRun<'_>) -> Result<i64, StoreError> {
-        self.conn.execute(
+        self.create_planned_run(run, None)
+    }
+
+    /// Registers a run as running, and as the start of planned run `plan` (in the same
+    /// transaction); returns its id.
+    pub fn create_planned_run(
+        &self,
+        run: &NewRun<'_>,
+        plan: Option<i64>,
+    ) -> Result<i64, StoreError> {
+        let tx = self.conn.unchecked_transaction()?;
+        tx.execute(
             "INSERT INTO runs (experiment, init_seed, order_seed, status, model, config, epochs, capture,
                                trainlog_version, libtorch_version, device, started_at)
              VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -327,7 +397,139 @@ impl Store {
                 now()
             ],
         )?;
-        Ok(self.conn.last_insert_rowid())
+        let id = tx.last_insert_rowid();
+        if let Some(plan) = plan {
+            tx.execute(
+                "UPDATE planned_runs SET run_id = ?2 WHERE plan_id = ?1",
+                params![plan, id],
+            )?;
+        }
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Creates the experiment (or accepts an existing one on the same dataset) and plans its
+    /// runs, in one transaction; returns the plans' ids. `runs`: (init seed, order seed,
+    /// configuration JSON).
+    pub fn plan_runs(
+        &self,
+        experiment: &str,
+        dataset_id: i64,
+        runs: &[(u64, u64, String)],
+    ) -> Result<Vec<i64>, StoreError> {
+        let tx = self.conn.unchecked_transaction()?;
+        self.ensure_experiment(experiment, dataset_id)?;
+        let mut ids = Vec::with_capacity(runs.len());
+        {
+            let mut st = tx.prepare(
+                "INSERT INTO planned_runs (experiment, init_seed, order_seed, config) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for (init, order, config) in runs {
+                st.execute(params![experiment, *init as i64, *order as i64, config])?;
+                ids.push(tx.last_insert_rowid());
+            }
+        }
+        tx.commit()?;
+        Ok(ids)
+    }
+
+    /// The runs of `experiment` (or only run `run`) that `record --resume` has to finish, in
+    /// the order they were planned.
+    pub fn unfinished(
+        &self,
+        experiment: &str,
+        run: Option<i64>,
+    ) -> Result<Vec<Unfinished>, StoreError> {
+        let mut st = self.conn.prepare(
+            "SELECT * FROM (
+             SELECT p.plan_id AS plan_id, r.run_id AS run_id, coalesce(r.config, p.config) AS config
+             FROM planned_runs p LEFT JOIN runs r ON r.run_id = p.run_id
+             WHERE p.experiment = ?1 AND (r.run_id IS NULL OR r.status IN ('running', 'interrupted', 'failed'))
+               AND (?2 IS NULL OR r.run_id = ?2)
+             UNION ALL
+             SELECT NULL, r.run_id, r.config
+             FROM runs r
+             WHERE r.experiment = ?1 AND r.status IN ('running', 'interrupted', 'failed')
+               AND r.model <> 'imported'
+               AND NOT EXISTS (SELECT 1 FROM planned_runs p WHERE p.run_id = r.run_id)
+               AND (?2 IS NULL OR r.run_id = ?2)
+             ) ORDER BY plan_id IS NULL, plan_id, run_id",
+        )?;
+        let rows = st
+            .query_map(params![experiment, run], |r| {
+                Ok(Unfinished {
+                    plan_id: r.get(0)?,
+                    run_id: r.get(1)?,
+                    config: r.get(2)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// The experiment and status of a run.
+    pub fn run_status(&self, run_id: i64) -> Result<(String, String), StoreError> {
+        self.conn
+            .query_row(
+                "SELECT experiment, status FROM runs WHERE run_id = ?1",
+                [run_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?
+            .ok_or(StoreError::NoRun(run_id))
+    }
+
+    /// The fingerprint of an experiment's dataset.
+    pub fn experiment_fingerprint(&self, experiment: &str) -> Result<String, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT d.fingerprint FROM experiments x JOIN datasets d ON d.dataset_id = x.dataset_id
+             WHERE x.experiment = ?1",
+            [experiment],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Marks an unfinished run running again; returns its last committed epoch.
+    pub fn reopen_run(&self, run_id: i64) -> Result<Option<u32>, StoreError> {
+        let (_, status) = self.run_status(run_id)?;
+        if status == "completed" {
+            return Err(StoreError::RunCompleted(run_id));
+        }
+        self.conn.execute(
+            "UPDATE runs SET status = 'running', finished_at = NULL, message = NULL WHERE run_id = ?1",
+            [run_id],
+        )?;
+        self.last_epoch(run_id)
+    }
+
+    /// A run's last committed epoch (None: not even epoch 0).
+    pub fn last_epoch(&self, run_id: i64) -> Result<Option<u32>, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT max(epoch) FROM epochs WHERE run_id = ?1",
+            [run_id],
+            |r| r.get::<_, Option<u32>>(0),
+        )?)
+    }
+
+    /// The summary of one committed epoch.
+    pub fn epoch_summary(&self, run_id: i64, epoch: u32) -> Result<EpochRow, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT train_loss, train_acc, eval_train_acc, test_loss, test_acc, wall_s
+             FROM epochs WHERE run_id = ?1 AND epoch = ?2",
+            params![run_id, epoch],
+            |r| {
+                Ok(EpochRow {
+                    run_id,
+                    epoch: epoch as i64,
+                    train_loss: r.get(0)?,
+                    train_acc: r.get(1)?,
+                    eval_train_acc: r.get(2)?,
+                    test_loss: r.get(3)?,
+                    test_acc: r.get(4)?,
+                    wall_s: r.get(5)?,
+                })
+            },
+        )?)
     }
 
     /// Sets a run's final status.

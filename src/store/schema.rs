@@ -7,6 +7,7 @@ use rusqlite_migration::{Migrations, M};
 pub const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/0001_init.sql")),
     M::up(include_str!("../../migrations/0002_example_metrics.sql")),
+    M::up(include_str!("../../migrations/0003_planned_runs.sql")),
 ];
 
 pub fn migrations() -> Migrations<'static> {
