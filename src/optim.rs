@@ -80,7 +80,10 @@ impl Optimizer {
             if grads.is_empty() {
                 return;
             }
-            let norms: Vec<Tensor> = grads.iter().map(|g| g.norm().to_kind(Kind::Float)).collect();
+            let norms: Vec<Tensor> = grads
+                .iter()
+                .map(|g| g.norm().to_kind(Kind::Float))
+                .collect();
             let total = f64::try_from(Tensor::stack(&norms, 0).norm()).unwrap_or(f64::NAN);
             let coef = max / (total + 1e-6);
             if coef < 1.0 {
@@ -135,10 +138,7 @@ impl Optimizer {
 
     /// The optimizer's state as named tensors (for a checkpoint).
     pub fn state(&self) -> Vec<(String, Tensor)> {
-        let mut out = vec![(
-            "step".to_string(),
-            Tensor::from_slice(&[self.step]),
-        )];
+        let mut out = vec![("step".to_string(), Tensor::from_slice(&[self.step]))];
         for (i, n) in self.names.iter().enumerate() {
             out.push((format!("m.{n}"), self.m[i].shallow_clone()));
             out.push((format!("v.{n}"), self.v[i].shallow_clone()));
@@ -158,7 +158,9 @@ impl Optimizer {
         };
         for (i, n) in self.names.iter().enumerate() {
             match (find(&format!("m.{n}")), find(&format!("v.{n}"))) {
-                (Some(m), Some(v)) if m.size() == self.m[i].size() && v.size() == self.v[i].size() => {
+                (Some(m), Some(v))
+                    if m.size() == self.m[i].size() && v.size() == self.v[i].size() =>
+                {
                     tch::no_grad(|| {
                         self.m[i].copy_(m);
                         self.v[i].copy_(v);

@@ -4,13 +4,13 @@
 
 use crate::dataset::{Dataset, Inputs, Split};
 use crate::model::{InputSpec, LstmClassifier, ModelConfig};
+use crate::optim::Optimizer;
 use crate::seeds::epoch_seed;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
-use crate::optim::Optimizer;
 use tch::nn;
 use tch::{Device, Kind, Tensor};
 
