@@ -116,8 +116,8 @@ fn build(path: &Path, target: u64, epochs: usize, n: usize) -> u64 {
                 .expect("insert");
         };
         for epoch in 0..=epochs {
-            for id in 0..n {
-                let learned = epoch as f64 >= 1.0 + difficulty[id] * epochs as f64;
+            for (id, d) in difficulty.iter().enumerate() {
+                let learned = epoch as f64 >= 1.0 + d * epochs as f64;
                 logits(&mut rng, id % CLASSES, learned, &mut z);
                 insert(0, epoch, id, None, &z);
             }
@@ -132,10 +132,10 @@ fn build(path: &Path, target: u64, epochs: usize, n: usize) -> u64 {
                     position[id] = p;
                 }
                 // Rows in key order (phase, epoch, example_id), as the recorder's B-tree holds them.
-                for id in 0..n_train {
-                    let learned = epoch as f64 >= 1.5 + difficulty[id] * epochs as f64;
+                for (id, (d, &p)) in difficulty.iter().zip(&position).enumerate() {
+                    let learned = epoch as f64 >= 1.5 + d * epochs as f64;
                     logits(&mut rng, id % CLASSES, learned, &mut z);
-                    insert(1, epoch, id, Some(position[id]), &z);
+                    insert(1, epoch, id, Some(p), &z);
                 }
                 rows += n_train as u64;
             }

@@ -324,6 +324,10 @@ fn export_without_logits_has_null_logits() {
     assert!(got.iter().all(|r| r[17] == V::Null));
 }
 
+/// Per run and phase: run_id, experiment, phase, rows, correct, sum of positions, sum of
+/// losses, sum of z_0 + z_2, logits.
+type Group = (i64, String, String, i64, i64, Option<i64>, f64, f64, usize);
+
 /// A python3 with duckdb, or the duckdb CLI, if either is installed.
 enum DuckDb {
     Python,
@@ -405,7 +409,7 @@ fn duckdb_reads_the_export_with_hive_partitioning() {
              FROM dynamics GROUP BY run_id, experiment, phase ORDER BY run_id, phase",
         )
         .unwrap();
-    let want: Vec<(i64, String, String, i64, i64, Option<i64>, f64, f64, usize)> = st
+    let want: Vec<Group> = st
         .query_map([], |r| {
             let hex: String = r.get(7)?;
             let (mut s, mut n) = (0f64, 0usize);

@@ -390,7 +390,7 @@ fn write_cartography(dir: &Path, epochs: &[(usize, Lines<'_>)]) {
 // Logits with a known softmax: with the others at 0, z_y = ln 2, ln 6, ln 18 give p_true 1/2,
 // 3/4, 9/10; z = 0 everywhere gives 1/3; z_y = 0 and one other at ln 2 gives 1/4 (wrong);
 // z_y = 0 and both others at ln 4.5 gives 1/10; one other at ln 3 gives 1/5.
-const LN2: f64 = 0.6931471805599453;
+const LN2: f64 = std::f64::consts::LN_2;
 const LN6: f64 = 1.791759469228055;
 const LN18: f64 = 2.8903717578961645;
 const LN4_5: f64 = 1.5040773967762742;
@@ -428,6 +428,9 @@ fn cartography_fixture(dir: &Path) {
     write_cartography(dir, &[(0, e0), (1, e1), (2, e2)]);
 }
 
+/// guid, confidence, variability, correctness, region, learned_epoch.
+type Expected = (&'static str, f64, f64, f64, &'static str, Option<f64>);
+
 #[test]
 fn cartography_log_gives_the_data_map_worked_out_by_hand() {
     let dir = tempdir().unwrap();
@@ -451,7 +454,7 @@ fn cartography_log_gives_the_data_map_worked_out_by_hand() {
     // The 2/3 quantile (type 7) of the sds sorted (.047140, .070711, .117851, .164992,
     // .239727): h = 4 · 2/3 = 2.667 → .117851 + .667 · (.164992 − .117851) = .149278. A and D
     // are at or above it: ambiguous; B (confidence 1/3) and C are hard; E (.8) is easy.
-    let expected: [(&str, f64, f64, f64, &str, Option<f64>); 5] = [
+    let expected: [Expected; 5] = [
         ("5000001", 0.716667, 0.164992, 1.0, "ambiguous", Some(1.0)),
         ("5000002", 0.333333, 0.117851, 1.0 / 3.0, "hard", None),
         ("5000003", 0.133333, 0.047140, 0.0, "hard", None),
