@@ -3,6 +3,8 @@
 mod bad_input;
 mod common;
 mod dataset_file;
+mod export;
+mod import;
 mod mnist1d;
 mod queries;
 mod record;

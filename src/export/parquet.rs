@@ -367,28 +367,39 @@ fn encode(
                 part = 0;
             }
             Msg::Batch(batch) => {
-                if open.as_ref().is_some_and(|o| o.rows >= file_rows) {
-                    close(open.take().expect("open"), &mut files)?;
+                // A batch may straddle the end of a part file: its rows are split so that
+                // every part file but a run's last holds exactly `file_rows` rows.
+                let mut offset = 0;
+                while offset < batch.num_rows() {
+                    if open.as_ref().is_some_and(|o| o.rows >= file_rows) {
+                        close(open.take().expect("open"), &mut files)?;
+                    }
+                    if open.is_none() {
+                        let d = dir.as_ref().expect("a run folder before its batches");
+                        let (file, out) =
+                            AtomicFile::create(&d.join(format!("part-{part:05}.parquet")))?;
+                        part += 1;
+                        let writer = ArrowWriter::try_new(
+                            out,
+                            OBSERVATIONS_SCHEMA.clone(),
+                            Some(props.clone()),
+                        )?;
+                        open = Some(Open {
+                            file,
+                            writer,
+                            rows: 0,
+                        });
+                    }
+                    let o = open.as_mut().expect("open");
+                    let n = (file_rows - o.rows).min(batch.num_rows() - offset);
+                    if offset == 0 && n == batch.num_rows() {
+                        o.writer.write(&batch)?;
+                    } else {
+                        o.writer.write(&batch.slice(offset, n))?;
+                    }
+                    o.rows += n;
+                    offset += n;
                 }
-                if open.is_none() {
-                    let d = dir.as_ref().expect("a run folder before its batches");
-                    let (file, out) =
-                        AtomicFile::create(&d.join(format!("part-{part:05}.parquet")))?;
-                    part += 1;
-                    let writer = ArrowWriter::try_new(
-                        out,
-                        OBSERVATIONS_SCHEMA.clone(),
-                        Some(props.clone()),
-                    )?;
-                    open = Some(Open {
-                        file,
-                        writer,
-                        rows: 0,
-                    });
-                }
-                let o = open.as_mut().expect("open");
-                o.writer.write(&batch)?;
-                o.rows += batch.num_rows();
             }
         }
     }

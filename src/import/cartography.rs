@@ -12,6 +12,10 @@ use serde_json::Value;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
+/// What [`CartographySource::each`] calls with every line: (file number, location, object).
+type LineFn<'a> =
+    dyn FnMut(i64, Location<'_>, &serde_json::Map<String, Value>) -> Result<(), ImportError> + 'a;
+
 /// The epoch files of one cartography log.
 pub struct CartographySource {
     dir: PathBuf,
@@ -93,14 +97,7 @@ impl CartographySource {
     }
 
     /// Reads every line of every file as (file number, location, object).
-    fn each(
-        &self,
-        f: &mut dyn FnMut(
-            i64,
-            Location<'_>,
-            &serde_json::Map<String, Value>,
-        ) -> Result<(), ImportError>,
-    ) -> Result<(), ImportError> {
+    fn each(&self, f: &mut LineFn<'_>) -> Result<(), ImportError> {
         let mut line = String::new();
         for (n, path) in &self.files {
             let file = std::fs::File::open(path).map_err(io_err(path))?;

@@ -145,11 +145,13 @@ pub struct Row<'a> {
     pub logits: &'a [f32],
 }
 
-/// What a trainlog export tells beyond the observations: class names and source ids.
+/// What a trainlog export tells beyond the observations: class names, source ids, and when
+/// each run (by its source run id) started and finished.
 #[derive(Debug, Clone, Default)]
 pub struct ExampleExtras {
     pub class_names: BTreeMap<i64, String>,
     pub source_ids: HashMap<i64, String>,
+    pub run_times: HashMap<i64, (String, Option<String>)>,
 }
 
 /// A source of rows: read twice, first for the example ids, then for everything.
@@ -373,6 +375,16 @@ pub fn import(
         for r in &report.runs {
             crate::metrics::compute_run(store, r.run_id)?;
             store.finish_run(r.run_id, RunStatus::Completed, None)?;
+            // A trainlog export's runs keep the times they were trained at.
+            if let Some((started, finished)) =
+                extras.as_ref().and_then(|x| x.run_times.get(&r.source_run))
+            {
+                store.conn().execute(
+                    "UPDATE runs SET started_at = ?2, finished_at = coalesce(?3, finished_at)
+                     WHERE run_id = ?1",
+                    params![r.run_id, started, finished],
+                )?;
+            }
         }
         Ok(())
     })();

@@ -21,7 +21,8 @@
 //! `correct`) are accepted and ignored: the values are recomputed from the logits. Any other
 //! column is an error. A column missing from the files is taken from a Hive partition in the
 //! path (`…/run_id=3/part-00000.parquet`) when there is one. Given a trainlog export's folder
-//! (with `observations/`), the class names and source ids come from its `examples.parquet`.
+//! (with `observations/`), the class names and source ids come from its `examples.parquet`,
+//! and the runs keep the start and finish times of its `runs.parquet`.
 
 use super::{
     invalid, io_err, parse_phase, parse_split, ExKey, ExampleExtras, ImportError, Location, Row,
@@ -496,47 +497,87 @@ impl Source for ParquetSource {
         let Some(root) = &self.export_root else {
             return Ok(None);
         };
-        let path = root.join("examples.parquet");
-        if !path.is_file() {
-            return Ok(None);
-        }
-        let f = File::open(&path).map_err(io_err(&path))?;
-        let b = ParquetRecordBatchReaderBuilder::try_new(f)?;
-        let schema = b.schema().clone();
-        let idx = |n: &str| schema.index_of(n).ok();
-        let (Some(id), Some(source), Some(label), Some(name)) = (
-            idx("example_id"),
-            idx("source_id"),
-            idx("label"),
-            idx("class_name"),
-        ) else {
-            return Ok(None);
-        };
         let mut x = ExampleExtras::default();
-        for batch in b.build()? {
-            let batch = batch?;
-            let ids = cast(batch.column(id), &DataType::Int64)?;
-            let ids = ids.as_primitive::<Int64Type>();
-            let labels = cast(batch.column(label), &DataType::Int64)?;
-            let labels = labels.as_primitive::<Int64Type>();
-            let sources = cast(batch.column(source), &DataType::Utf8)?;
-            let sources = sources.as_string::<i32>();
-            let names = cast(batch.column(name), &DataType::Utf8)?;
-            let names = names.as_string::<i32>();
-            for r in 0..batch.num_rows() {
-                if ids.is_null(r) {
-                    continue;
-                }
-                if !sources.is_null(r) {
-                    x.source_ids
-                        .insert(ids.value(r), sources.value(r).to_string());
-                }
-                if !labels.is_null(r) && !names.is_null(r) {
-                    x.class_names
-                        .insert(labels.value(r), names.value(r).to_string());
-                }
-            }
-        }
+        read_examples(&root.join("examples.parquet"), &mut x)?;
+        read_run_times(&root.join("runs.parquet"), &mut x)?;
         Ok(Some(x))
     }
+}
+
+/// Class names and source ids from a trainlog export's `examples.parquet`, if it has them.
+fn read_examples(path: &Path, x: &mut ExampleExtras) -> Result<(), ImportError> {
+    if !path.is_file() {
+        return Ok(());
+    }
+    let f = File::open(path).map_err(io_err(path))?;
+    let b = ParquetRecordBatchReaderBuilder::try_new(f)?;
+    let schema = b.schema().clone();
+    let idx = |n: &str| schema.index_of(n).ok();
+    let (Some(id), Some(source), Some(label), Some(name)) = (
+        idx("example_id"),
+        idx("source_id"),
+        idx("label"),
+        idx("class_name"),
+    ) else {
+        return Ok(());
+    };
+    for batch in b.build()? {
+        let batch = batch?;
+        let ids = cast(batch.column(id), &DataType::Int64)?;
+        let ids = ids.as_primitive::<Int64Type>();
+        let labels = cast(batch.column(label), &DataType::Int64)?;
+        let labels = labels.as_primitive::<Int64Type>();
+        let sources = cast(batch.column(source), &DataType::Utf8)?;
+        let sources = sources.as_string::<i32>();
+        let names = cast(batch.column(name), &DataType::Utf8)?;
+        let names = names.as_string::<i32>();
+        for r in 0..batch.num_rows() {
+            if ids.is_null(r) {
+                continue;
+            }
+            if !sources.is_null(r) {
+                x.source_ids
+                    .insert(ids.value(r), sources.value(r).to_string());
+            }
+            if !labels.is_null(r) && !names.is_null(r) {
+                x.class_names
+                    .insert(labels.value(r), names.value(r).to_string());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// When each run of a trainlog export's `runs.parquet` started and finished, if it says.
+fn read_run_times(path: &Path, x: &mut ExampleExtras) -> Result<(), ImportError> {
+    if !path.is_file() {
+        return Ok(());
+    }
+    let f = File::open(path).map_err(io_err(path))?;
+    let b = ParquetRecordBatchReaderBuilder::try_new(f)?;
+    let schema = b.schema().clone();
+    let idx = |n: &str| schema.index_of(n).ok();
+    let (Some(id), Some(started), Some(finished)) =
+        (idx("run_id"), idx("started_at"), idx("finished_at"))
+    else {
+        return Ok(());
+    };
+    for batch in b.build()? {
+        let batch = batch?;
+        let ids = cast(batch.column(id), &DataType::Int64)?;
+        let ids = ids.as_primitive::<Int64Type>();
+        let started = cast(batch.column(started), &DataType::Utf8)?;
+        let started = started.as_string::<i32>();
+        let finished = cast(batch.column(finished), &DataType::Utf8)?;
+        let finished = finished.as_string::<i32>();
+        for r in 0..batch.num_rows() {
+            if ids.is_null(r) || started.is_null(r) {
+                continue;
+            }
+            let end = (!finished.is_null(r)).then(|| finished.value(r).to_string());
+            x.run_times
+                .insert(ids.value(r), (started.value(r).to_string(), end));
+        }
+    }
+    Ok(())
 }
