@@ -83,6 +83,7 @@ fn main() {
                 // As `record` does by default: a checkpoint after every epoch.
                 checkpoint_db: Some(&path),
                 checkpoint_every: 1,
+                parquet: None,
                 stop: &|| false,
             };
             let t = Instant::now();

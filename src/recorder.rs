@@ -34,6 +34,8 @@ pub struct RecordStats {
 pub enum RecordError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("{0}")]
+    OnCommit(String),
     #[error(
         "batch of epoch {epoch} has {got} logits for {examples} examples of {classes} classes"
     )]
@@ -45,10 +47,17 @@ pub enum RecordError {
     },
 }
 
+/// Called with the store and the epochs (first, last) of a transaction just before it is
+/// committed, e.g. to write the same epochs as Parquet; an error stops the recording.
+pub type OnCommit = Box<dyn FnMut(&Store, u32, u32) -> Result<(), String> + Send>;
+
 /// Writes one run's events into the store.
 pub struct Recorder {
     store: Store,
     target: RunTarget,
+    on_commit: Option<OnCommit>,
+    /// The first epoch of the open transaction.
+    open_first: Option<u32>,
     in_tx: bool,
     open_rows: u64,
     /// Epochs ended but not yet committed.
@@ -59,9 +68,16 @@ pub struct Recorder {
 
 impl Recorder {
     pub fn new(store: Store, target: RunTarget) -> Self {
+        Self::with_on_commit(store, target, None)
+    }
+
+    /// A recorder that calls `on_commit` before every commit.
+    pub fn with_on_commit(store: Store, target: RunTarget, on_commit: Option<OnCommit>) -> Self {
         Recorder {
             store,
             target,
+            on_commit,
+            open_first: None,
             in_tx: false,
             open_rows: 0,
             open_epochs: 0,
@@ -142,8 +158,14 @@ impl Recorder {
                     wall_s: s.wall_s,
                 })?;
                 self.open_epochs += 1;
+                self.open_first.get_or_insert(s.epoch);
             }
-            Event::Commit { obsolete, .. } => {
+            Event::Commit { epoch, obsolete } => {
+                if let Some(hook) = self.on_commit.as_mut() {
+                    hook(&self.store, self.open_first.unwrap_or(epoch), epoch)
+                        .map_err(RecordError::OnCommit)?;
+                }
+                self.open_first = None;
                 self.store.commit()?;
                 self.in_tx = false;
                 self.stats.rows += self.open_rows;
@@ -172,6 +194,7 @@ impl Recorder {
             self.stats.rows_rolled_back += self.open_rows;
             self.open_rows = 0;
             self.open_epochs = 0;
+            self.open_first = None;
         }
         Ok(())
     }
@@ -185,11 +208,16 @@ pub struct RecorderThread {
 
 impl RecorderThread {
     /// Starts the writer thread. `capacity` bounds the batches in flight (and so the memory).
-    pub fn spawn(store: Store, target: RunTarget, capacity: usize) -> Self {
+    pub fn spawn(
+        store: Store,
+        target: RunTarget,
+        capacity: usize,
+        on_commit: Option<OnCommit>,
+    ) -> Self {
         let (sender, receiver) = sync_channel(capacity);
         let join = std::thread::Builder::new()
             .name("trainlog-writer".into())
-            .spawn(move || run_writer(Recorder::new(store, target), receiver))
+            .spawn(move || run_writer(Recorder::with_on_commit(store, target, on_commit), receiver))
             .expect("spawning the writer thread");
         RecorderThread { sender, join }
     }

@@ -5,9 +5,10 @@
 
 use crate::checkpoint::{self, CheckpointError};
 use crate::dataset::Dataset;
+use crate::export::parquet::{write_epochs, ParquetOptions};
 use crate::metrics::{compute_run, MetricsError};
 use crate::model::ModelConfig;
-use crate::recorder::{RecordError, RecordStats, RecorderThread, RunTarget};
+use crate::recorder::{OnCommit, RecordError, RecordStats, RecorderThread, RunTarget};
 use crate::store::{NewRun, RunStatus, Store, StoreError};
 use crate::trainer::{self, Control, EpochSummary, Event, Seeds, Sink, TrainConfig, TrainError};
 use serde::{Deserialize, Serialize};
@@ -33,6 +34,9 @@ pub struct RunConfig {
     /// A checkpoint (and a commit) every this many epochs.
     #[serde(default = "one")]
     pub checkpoint_every: usize,
+    /// Also write the observations as Parquet into this folder while training.
+    #[serde(default)]
+    pub parquet: Option<std::path::PathBuf>,
 }
 
 fn one() -> usize {
@@ -62,6 +66,8 @@ pub struct RunSpec<'a> {
     /// The database, beside which the checkpoints go; `None`: no checkpoints (and no resume).
     pub checkpoint_db: Option<&'a Path>,
     pub checkpoint_every: usize,
+    /// Also write each committed epoch range as a Parquet file into this folder.
+    pub parquet: Option<&'a Path>,
     /// Polled during training: true stops the run, which is marked interrupted.
     pub stop: &'a dyn Fn() -> bool,
 }
@@ -234,6 +240,15 @@ pub fn record_run(
                     store_logits: spec.store_logits,
                 },
                 16,
+                spec.parquet.map(|dir| -> OnCommit {
+                    let (dir, experiment) = (dir.to_path_buf(), spec.experiment.to_string());
+                    let opts = ParquetOptions::default();
+                    Box::new(move |store: &Store, first, last| {
+                        write_epochs(store, &experiment, run_id, first, last, &dir, &opts)
+                            .map(drop)
+                            .map_err(|e| format!("writing Parquet into {}: {e}", dir.display()))
+                    })
+                }),
             );
             let mut sink = Observed {
                 inner: writer.sink(),

@@ -60,7 +60,20 @@ fn signal(child: &Child, sig: &str) {
 }
 
 /// Every observation row of the log, keyed by seeds (run ids may differ between logs).
-type Row = (i64, i64, i64, i64, i64, Option<i64>, Option<i64>, f64, f64, f64, i64, Vec<u8>);
+type Row = (
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    f64,
+    f64,
+    f64,
+    i64,
+    Vec<u8>,
+);
 
 fn rows(db: &Path) -> Vec<Row> {
     let c = open(db);
@@ -96,7 +109,9 @@ fn rows(db: &Path) -> Vec<Row> {
 /// returns the number of committed (run, epoch) pairs.
 fn check_consistent(db: &Path) -> i64 {
     let c = open(db);
-    let ic: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    let ic: String = c
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(ic, "ok");
     // observations of an epoch that is not committed
     let orphans = count(
@@ -144,7 +159,11 @@ fn sigkill_at_random_moments_then_resume_gives_the_uninterrupted_rows() {
     let reference = dir.path().join("reference.db");
     let t = Instant::now();
     let out = bin().args(args(&reference)).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let wall = t.elapsed().as_secs_f64();
     let want = rows(&reference);
     assert_eq!(want.len() as i64, 2 * ((EPOCHS + 1) * N + EPOCHS * N_TRAIN));
@@ -274,10 +293,20 @@ fn sigterm_exits_143_and_the_run_resumes() {
     let before = check_consistent(&db);
     assert!(before >= 2);
     let out = bin()
-        .args(["record", "--resume", "--quiet", "--db", db.to_str().unwrap()])
+        .args([
+            "record",
+            "--resume",
+            "--quiet",
+            "--db",
+            db.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("resumed after epoch"), "{stdout}");
     assert_eq!(check_consistent(&db), 2 * 41);
@@ -319,7 +348,15 @@ fn readers_see_complete_epochs_only_while_training_runs() {
     let mut seen = std::collections::BTreeSet::new();
     while child.try_wait().unwrap().is_none() {
         let out = bin()
-            .args(["query", "--db", db.to_str().unwrap(), "--format", "csv", "--sql", &sql])
+            .args([
+                "query",
+                "--db",
+                db.to_str().unwrap(),
+                "--format",
+                "csv",
+                "--sql",
+                &sql,
+            ])
             .output()
             .unwrap();
         assert!(

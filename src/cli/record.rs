@@ -131,8 +131,13 @@ pub struct Args {
     checkpoint_every: usize,
     /// Continue the unfinished runs of the latest experiment in --db (or of --experiment, or
     /// only --run N) from their last checkpoint, with the settings they were started with
-    #[arg(long, conflicts_with_all = ["dataset", "seeds", "vary", "init_seed", "order_seed", "label_noise", "epochs"])]
+    #[arg(long, conflicts_with_all = ["dataset", "seeds", "vary", "init_seed", "order_seed", "label_noise", "epochs", "parquet"])]
     resume: bool,
+    /// Also write the observations as a Hive-partitioned Parquet dataset into DIR while
+    /// training (DIR/observations/experiment=…/run_id=…/epochs-F-L.parquet, one file per
+    /// committed epoch range, each complete before it appears)
+    #[arg(long, value_name = "DIR")]
+    parquet: Option<PathBuf>,
     /// With --resume: only this run
     #[arg(long, requires = "resume", value_name = "N")]
     run: Option<i64>,
@@ -313,6 +318,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
 
+    if let Some(dir) = &args.parquet {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("--parquet {}: cannot create the folder", dir.display()))?;
+    }
     let _lock = WriteLock::acquire(&args.db)?;
     let mut store = Store::open(&args.db)
         .with_context(|| format!("cannot open the log {}", args.db.display()))?;
@@ -336,6 +345,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             device: device_name.clone(),
             store_logits: !args.no_logits,
             checkpoint_every: args.checkpoint_every,
+            parquet: args.parquet.clone(),
         })
         .collect();
     let planned: Vec<(u64, u64, String)> = configs
@@ -466,6 +476,7 @@ fn execute(
             config_json: serde_json::to_string(cfg)?,
             checkpoint_db: Some(&args.db),
             checkpoint_every: cfg.checkpoint_every,
+            parquet: cfg.parquet.as_deref(),
             stop: &stop,
         };
         let bar = if show {

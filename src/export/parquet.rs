@@ -554,6 +554,17 @@ fn read_run(
     batch_rows: usize,
     emit: &mut dyn FnMut(RecordBatch) -> bool,
 ) -> Result<Option<u64>, ExportError> {
+    read_epochs(store, run, (0, i64::MAX), batch_rows, emit)
+}
+
+/// [`read_run`] for the epochs `epochs.0..=epochs.1` only.
+fn read_epochs(
+    store: &Store,
+    run: i64,
+    epochs: (i64, i64),
+    batch_rows: usize,
+    emit: &mut dyn FnMut(RecordBatch) -> bool,
+) -> Result<Option<u64>, ExportError> {
     let conn = store.conn();
     let (init_seed, order_seed): (i64, i64) = conn.query_row(
         "SELECT init_seed, order_seed FROM runs WHERE run_id = ?1",
@@ -564,9 +575,10 @@ fn read_run(
     let batch_rows = batch_rows.max(1);
     let mut st = conn.prepare(
         "SELECT phase, epoch, example_id, position, batch, pred, loss, p_true, margin, logits
-         FROM observations WHERE run_id = ?1 ORDER BY phase, epoch, example_id",
+         FROM observations WHERE run_id = ?1 AND epoch BETWEEN ?2 AND ?3
+         ORDER BY phase, epoch, example_id",
     )?;
-    let mut rows = st.query([run])?;
+    let mut rows = st.query(rusqlite::params![run, epochs.0, epochs.1])?;
     let mut b = Batch::new(batch_rows, init_seed, order_seed);
     let mut n = 0u64;
     while let Some(r) = rows.next()? {
@@ -621,6 +633,54 @@ fn read_run(
         }
     }
     Ok(Some(n))
+}
+
+/// Writes epochs `first..=last` of a run, as this connection sees them (the recorder's open
+/// transaction included), into one file `RUN_DIR/epochs-FFFFF-LLLLL.parquet` under
+/// `dir/observations/` (see [`run_dir`]), written under a temporary name and renamed when
+/// complete. `record --parquet` calls this just before each commit. Returns the file and its
+/// size.
+pub fn write_epochs(
+    store: &Store,
+    experiment: &str,
+    run: i64,
+    first: u32,
+    last: u32,
+    dir: &Path,
+    opts: &ParquetOptions,
+) -> Result<(PathBuf, u64), ExportError> {
+    let d = run_dir(&dir.join("observations"), experiment, run);
+    std::fs::create_dir_all(&d).map_err(io_err(&d))?;
+    let (file, out) = AtomicFile::create(&d.join(format!("epochs-{first:05}-{last:05}.parquet")))?;
+    let mut writer = ArrowWriter::try_new(
+        out,
+        OBSERVATIONS_SCHEMA.clone(),
+        Some(observation_properties(opts)?),
+    )?;
+    let mut failed = None;
+    read_epochs(
+        store,
+        run,
+        (first as i64, last as i64),
+        opts.batch_rows,
+        &mut |b| match writer.write(&b) {
+            Ok(()) => true,
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        },
+    )?;
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    let mut inner = writer.into_inner()?;
+    std::io::Write::flush(&mut inner).map_err(io_err(file.path()))?;
+    inner.get_ref().sync_all().map_err(io_err(file.path()))?;
+    drop(inner);
+    let path = file.commit()?;
+    let len = std::fs::metadata(&path).map_err(io_err(&path))?.len();
+    Ok((path, len))
 }
 
 #[derive(Debug, Clone, Copy)]
