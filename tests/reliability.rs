@@ -8,19 +8,19 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Small and quick, but several epochs and two runs, so kills land everywhere.
-const N: i64 = 300; // examples; 240 train
-const N_TRAIN: i64 = 240;
-const EPOCHS: i64 = 6;
+const N: i64 = 400; // examples; 320 train
+const N_TRAIN: i64 = 320;
+const EPOCHS: i64 = 10;
 
 fn args(db: &Path) -> Vec<String> {
     [
         "record",
         "--dataset",
-        "planted:n=300,classes=3,len=12",
+        "planted:n=400,classes=3,len=12",
         "--epochs",
-        "6",
+        "10",
         "--hidden",
-        "16",
+        "32",
         "--threads",
         "1",
         "--seeds",
@@ -241,11 +241,16 @@ fn wait_for_epochs(db: &Path, epochs: i64) {
     }
 }
 
-fn long_args(db: &Path) -> Vec<String> {
+/// [`args`] with another number of epochs.
+fn args_epochs(db: &Path, epochs: usize) -> Vec<String> {
     let mut a = args(db);
-    let i = a.iter().position(|s| s == "6").unwrap();
-    a[i] = "200".into();
+    let i = a.iter().position(|s| s == "--epochs").unwrap();
+    a[i + 1] = epochs.to_string();
     a
+}
+
+fn long_args(db: &Path) -> Vec<String> {
+    args_epochs(db, 200)
 }
 
 fn interrupt_with(sig: &str, code: i32, name: &str) {
@@ -283,10 +288,7 @@ fn sigint_rolls_back_the_open_epoch_and_marks_the_run_interrupted() {
 fn sigterm_exits_143_and_the_run_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("t.db");
-    let mut a = args(&db);
-    let i = a.iter().position(|s| s == "6").unwrap();
-    a[i] = "40".into();
-    let mut child = spawn(&a);
+    let mut child = spawn(&args_epochs(&db, 40));
     wait_for_epochs(&db, 2);
     signal(&child, "-TERM");
     assert_eq!(child.wait().unwrap().code(), Some(143));
@@ -328,10 +330,7 @@ fn sigterm_exits_143_and_the_run_resumes() {
 fn readers_see_complete_epochs_only_while_training_runs() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("t.db");
-    let mut a = args(&db);
-    let i = a.iter().position(|s| s == "6").unwrap();
-    a[i] = "25".into();
-    let mut child = spawn(&a);
+    let mut child = spawn(&args_epochs(&db, 40));
     wait_for_epochs(&db, 1);
     // One statement, one snapshot: observations outside committed epochs, and committed
     // epochs with the wrong number of rows.
@@ -344,37 +343,55 @@ fn readers_see_complete_epochs_only_while_training_runs() {
               CASE WHEN e.epoch = 0 THEN {N} ELSE {N} + {N_TRAIN} END) AS partial,
            (SELECT count(*) FROM epochs) AS epochs"
     );
-    let mut reads = 0;
+    let (mut cli_reads, mut reads) = (0, 0);
     let mut seen = std::collections::BTreeSet::new();
     while child.try_wait().unwrap().is_none() {
-        let out = bin()
-            .args([
-                "query",
-                "--db",
-                db.to_str().unwrap(),
-                "--format",
-                "csv",
-                "--sql",
-                &sql,
-            ])
-            .output()
+        // Mostly a plain read-only SQLite connection (quick, so many snapshots), and now and
+        // then the real `trainlog query`.
+        let v: Vec<i64> = if reads % 10 == 0 {
+            let out = bin()
+                .args([
+                    "query",
+                    "--db",
+                    db.to_str().unwrap(),
+                    "--format",
+                    "csv",
+                    "--sql",
+                    &sql,
+                ])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "trainlog query failed during training: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            cli_reads += 1;
+            let text = String::from_utf8(out.stdout).unwrap();
+            let line = text.lines().nth(1).unwrap().to_string();
+            line.split(',').map(|x| x.parse().unwrap()).collect()
+        } else {
+            let c = rusqlite::Connection::open_with_flags(
+                &db,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+            )
             .unwrap();
-        assert!(
-            out.status.success(),
-            "a reader failed during training: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8(out.stdout).unwrap();
-        let line = text.lines().nth(1).unwrap().to_string();
-        let v: Vec<i64> = line.split(',').map(|x| x.parse().unwrap()).collect();
-        assert_eq!((v[0], v[1]), (0, 0), "a reader saw a partial epoch: {line}");
+            c.busy_timeout(Duration::from_secs(30)).unwrap();
+            c.query_row(&sql, [], |r| Ok(vec![r.get(0)?, r.get(1)?, r.get(2)?]))
+                .unwrap()
+        };
+        assert_eq!((v[0], v[1]), (0, 0), "a reader saw a partial epoch: {v:?}");
         seen.insert(v[2]);
         reads += 1;
+        std::thread::sleep(Duration::from_millis(10));
     }
     assert!(child.wait().unwrap().success());
-    assert!(reads >= 5, "only {reads} reads during training");
+    assert!(
+        cli_reads >= 1 && reads >= 10,
+        "only {reads} reads during training"
+    );
     assert!(seen.len() >= 3, "the readers saw too few states: {seen:?}");
-    assert_eq!(check_consistent(&db), 2 * 26);
+    assert_eq!(check_consistent(&db), 2 * 41);
 }
 
 #[test]

@@ -36,6 +36,8 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{0} cannot be written (a read-only file, folder or file system): make it writable or choose another --db")]
+    ReadOnly(PathBuf),
     #[error("no run {0} in the log")]
     NoRun(i64),
     #[error("run {0} is completed: there is nothing to resume")]
@@ -200,7 +202,13 @@ impl Store {
             }
         }
         let conn = Connection::open(path)?;
-        Self::init(conn, path)
+        let store = Self::init(conn, path)?;
+        // Fail now, before anything is recorded, if the file cannot take a write (SQLite
+        // falls back to read-only when it may not write the file).
+        if store.conn.is_readonly(rusqlite::MAIN_DB)? {
+            return Err(StoreError::ReadOnly(path.to_path_buf()));
+        }
+        Ok(store)
     }
 
     /// An in-memory database with the full schema (tests).
