@@ -6,5 +6,6 @@ mod dataset_file;
 mod mnist1d;
 mod queries;
 mod record;
+mod report;
 mod stats;
 mod store;

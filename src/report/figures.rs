@@ -235,6 +235,7 @@ pub fn data_map(ex: &Examples) -> Result<String, ReportError> {
     let (easy, ambiguous, hard) = (counts("easy"), counts("ambiguous"), counts("hard"));
     let flipped = rows.iter().filter(|r| r.flipped).count();
     let mut dots: Vec<(i32, i32, &ExampleRow)> = Vec::with_capacity(rows.len());
+    let mut labels: Vec<(i32, i32, String, &str)> = Vec::new();
     let legend_x = W as i32 - 128;
     let svg = draw(Figure::DataMap, (W, H), |root| {
         let mut chart = ChartBuilder::on(root)
@@ -259,16 +260,6 @@ pub fn data_map(ex: &Examples) -> Result<String, ReportError> {
             .draw()
             .map_err(e2s)?;
         let line = ShapeStyle::from(&MUTED).stroke_width(1);
-        let label = |s: String, at: (f64, f64), h: HPos| {
-            Text::new(
-                s,
-                at,
-                (FONT, 13)
-                    .into_font()
-                    .color(&MUTED)
-                    .pos(Pos::new(h, VPos::Center)),
-            )
-        };
         if let Some(t) = threshold {
             chart
                 .draw_series(DashedLineSeries::new(vec![(t, 0.0), (t, 1.0)], 6, 4, line))
@@ -276,17 +267,14 @@ pub fn data_map(ex: &Examples) -> Result<String, ReportError> {
             chart
                 .draw_series(DashedLineSeries::new(vec![(0.0, 0.5), (t, 0.5)], 6, 4, line))
                 .map_err(e2s)?;
-            chart
-                .draw_series([
-                    label(format!("easy ({easy})"), (t * 0.04, 0.97), HPos::Left),
-                    label(format!("hard ({hard})"), (t * 0.04, 0.03), HPos::Left),
-                    label(
-                        format!("ambiguous ({ambiguous})"),
-                        (t + (xmax - t) * 0.5, 0.97),
-                        HPos::Center,
-                    ),
-                ])
-                .map_err(e2s)?;
+            for (text, at, anchor) in [
+                (format!("easy ({easy})"), (t * 0.03, 0.97), "start"),
+                (format!("hard ({hard})"), (t * 0.03, 0.035), "start"),
+                (format!("ambiguous ({ambiguous})"), (t + (xmax - t) * 0.5, 0.97), "middle"),
+            ] {
+                let (x, y) = chart.backend_coord(&at);
+                labels.push((x, y, text, anchor));
+            }
         }
         for r in rows {
             if r.variability.is_finite() && r.confidence.is_finite() {
@@ -367,7 +355,27 @@ pub fn data_map(ex: &Examples) -> Result<String, ReportError> {
         );
     }
     g.push_str("</g>\n");
+    // Region names above the dots, with a white halo so they stay legible.
+    for (x, y, text, anchor) in labels {
+        let _ = writeln!(
+            g,
+            "<text x=\"{x}\" y=\"{y}\" dy=\"0.5ex\" text-anchor=\"{anchor}\" font-family=\"{FONT}\" font-size=\"13\" fill=\"#333\" stroke=\"#fff\" stroke-width=\"3\" paint-order=\"stroke\">{}</text>",
+            esc(&text)
+        );
+    }
     Ok(splice(svg, &g))
+}
+
+/// "every 3rd": an English ordinal.
+pub fn ordinal(k: i64) -> String {
+    let suffix = match (k % 10, k % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{k}{suffix}")
 }
 
 fn parse_hex(s: &str) -> RGBColor {
@@ -402,7 +410,7 @@ pub fn heatmap(h: &Heatmap) -> Result<String, ReportError> {
         None => format!("Agreement: share of {} runs correct", h.runs),
     };
     let sampled = if h.stride > 1 {
-        format!(" (every {}th of {})", h.stride, h.examples)
+        format!(" (every {} of {})", ordinal(h.stride), h.examples)
     } else {
         String::new()
     };
@@ -530,6 +538,13 @@ pub fn forgetting(f: &Forgetting) -> Result<String, ReportError> {
             .bold_line_style(GRID_BOLD)
             .x_desc("forgetting events (correct, then wrong at the next epoch)")
             .y_desc("examples per run")
+            .y_label_formatter(&|v| {
+                if ymax > 10.0 {
+                    format!("{v:.0}")
+                } else {
+                    format!("{v:.1}")
+                }
+            })
             .x_label_formatter(&|v| match v {
                 SegmentValue::CenterOf(k) => k.to_string(),
                 _ => String::new(),
@@ -726,13 +741,14 @@ pub fn order_effect(ex: &Examples, ove: &OrderVsEase) -> Result<Option<String>, 
             .margin(12)
             .x_label_area_size(42)
             .y_label_area_size(60)
-            .build_cartesian_2d(-0.5f64..pmax + 0.5, 0.5f64..e as f64 + 1.5)
+            .build_cartesian_2d(-0.5f64..pmax + 0.5, 0.5f64..e as f64 + 2.0)
             .map_err(e2s)?;
         chart
             .configure_mesh()
             .light_line_style(GRID)
             .bold_line_style(GRID_BOLD)
             .x_desc("position in epoch 1's training order")
+            .x_label_formatter(&|v| format!("{v:.0}"))
             .y_desc("learned epoch")
             .y_label_formatter(&|v| {
                 if (*v - (e + 1) as f64).abs() < 1e-9 {
@@ -746,6 +762,25 @@ pub fn order_effect(ex: &Examples, ove: &OrderVsEase) -> Result<Option<String>, 
             .label_style((FONT, 12))
             .axis_desc_style((FONT, 13))
             .draw()
+            .map_err(e2s)?;
+        let never = (e + 1) as f64;
+        chart
+            .draw_series(DashedLineSeries::new(
+                vec![(-0.5, never - 0.5), (pmax + 0.5, never - 0.5)],
+                6,
+                4,
+                ShapeStyle::from(&MUTED).stroke_width(1),
+            ))
+            .map_err(e2s)?;
+        chart
+            .draw_series(std::iter::once(Text::new(
+                "never learned: above the dashed line".to_string(),
+                (pmax, never + 0.7),
+                (FONT, 12)
+                    .into_font()
+                    .color(&MUTED)
+                    .pos(Pos::new(HPos::Right, VPos::Center)),
+            )))
             .map_err(e2s)?;
         for r in &rows {
             let le = r.learned_epoch.unwrap_or(e + 1) as f64 + jitter(r.example_id);

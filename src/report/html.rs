@@ -20,7 +20,9 @@ section { background: #fff; border: 1px solid var(--line); border-radius: 8px; p
 .answer { font-size: 16px; border-left: 4px solid var(--accent); background: #f2f6fb;
   padding: 10px 14px; margin: 0 0 16px; }
 .answer p { margin: 4px 0; }
-.tables { display: grid; grid-template-columns: repeat(auto-fit, minmax(380px, 1fr)); gap: 18px; }
+.tables { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 18px; }
+.tables > div { overflow-x: auto; }
+.tables > .wide { grid-column: 1 / -1; }
 table { border-collapse: collapse; width: 100%; font-size: 13.5px; }
 caption { text-align: left; font-weight: 600; padding-bottom: 6px; }
 th, td { text-align: left; padding: 3px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
@@ -162,7 +164,7 @@ pub fn render(d: &ReportData) -> Result<String, ReportError> {
     o.push_str("</div>\n<div class=\"tables\">\n");
 
     // Dataset and model.
-    o.push_str("<table>\n<caption>Dataset and model</caption>\n");
+    o.push_str("<div><table>\n<caption>Dataset and model</caption>\n");
     let mut rows: Vec<(String, String)> = vec![
         ("dataset".into(), s.spec.clone()),
         (
@@ -207,10 +209,25 @@ pub fn render(d: &ReportData) -> Result<String, ReportError> {
     for (k, v) in rows {
         let _ = writeln!(o, "<tr><th>{}</th><td>{}</td></tr>", esc(&k), esc(&v));
     }
-    o.push_str("</table>\n");
+    o.push_str("</table></div>\n");
 
+    // Classes.
+    o.push_str("<div><table>\n<caption>Classes in learned order (classes-learned-first)</caption>\n<tr><th>class</th><th>mean rank</th><th>rank sd</th><th>epoch to 50%</th><th>epoch to 90%</th><th>mean learned epoch</th></tr>\n");
+    for c in &d.class_order {
+        let _ = writeln!(
+            o,
+            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            esc(&c.name),
+            num(c.mean_rank, 2),
+            num(c.rank_sd, 2),
+            num(c.epoch_to_50, 1),
+            num(c.epoch_to_90, 1),
+            num(c.learned_epoch, 2)
+        );
+    }
+    o.push_str("</table></div>\n");
     // Runs.
-    o.push_str("<table>\n<caption>Runs and seeds (final eval-mode accuracy)</caption>\n<tr><th>run</th><th>init seed</th><th>order seed</th><th>status</th><th>epochs</th><th>train acc</th><th>test acc</th><th>order effect ρ</th></tr>\n");
+    o.push_str("<div class=\"wide\"><table>\n<caption>Runs and seeds (final eval-mode accuracy)</caption>\n<tr><th>run</th><th>init seed</th><th>order seed</th><th>status</th><th>epochs</th><th>train acc</th><th>test acc</th><th>order effect ρ</th></tr>\n");
     for r in &d.runs {
         let rho = ove.per_run.iter().find(|p| p.0 == r.run_id).and_then(|p| p.2);
         let _ = writeln!(
@@ -231,23 +248,8 @@ pub fn render(d: &ReportData) -> Result<String, ReportError> {
         "<tr><th colspan=\"7\">seed agreement (mean Spearman's ρ of learned epoch over pairs of runs)</th><td class=\"n\">{}</td></tr>",
         num(ove.seed_agreement, 2)
     );
-    o.push_str("</table>\n");
-
-    // Classes.
-    o.push_str("<table>\n<caption>Classes in learned order (classes-learned-first)</caption>\n<tr><th>class</th><th>mean rank</th><th>rank sd</th><th>epoch to 50%</th><th>epoch to 90%</th><th>mean learned epoch</th></tr>\n");
-    for c in &d.class_order {
-        let _ = writeln!(
-            o,
-            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-            esc(&c.name),
-            num(c.mean_rank, 2),
-            num(c.rank_sd, 2),
-            num(c.epoch_to_50, 1),
-            num(c.epoch_to_90, 1),
-            num(c.learned_epoch, 2)
-        );
-    }
-    o.push_str("</table>\n</div>\n</section>\n");
+    o.push_str("</table></div>\n");
+    o.push_str("</div>\n</section>\n");
 
     // Figures.
     o.push_str("<div class=\"figures\">\n");
@@ -278,10 +280,10 @@ pub fn render(d: &ReportData) -> Result<String, ReportError> {
     let sampled = |h: &super::data::Heatmap| -> String {
         if h.stride > 1 {
             format!(
-                " Downsampled: {} of {} train examples are shown (every {}th in learned order), one row each.",
+                " Downsampled: {} of {} train examples are shown (every {} in learned order), one row each.",
                 h.rows.len(),
                 h.examples,
-                h.stride
+                figures::ordinal(h.stride)
             )
         } else {
             format!(" All {} train examples, one row each.", h.examples)
