@@ -159,7 +159,10 @@ fn report_has_every_section_and_well_formed_svg_without_urls() {
     let out = dir.path().join("report.html");
     let (dbs, outs) = (db.to_str().unwrap(), out.to_str().unwrap());
     let printed = run_ok(&["report", "--db", dbs, "--out", outs]);
-    assert!(printed.contains("wrote") && printed.contains("rep"), "{printed}");
+    assert!(
+        printed.contains("wrote") && printed.contains("rep"),
+        "{printed}"
+    );
     let html = std::fs::read_to_string(&out).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"));
     for id in SECTIONS {
@@ -177,14 +180,7 @@ fn report_has_every_section_and_well_formed_svg_without_urls() {
 
     // The summary's numbers are the canned queries' answers.
     let summary = section(&html, "summary");
-    let verdict = run_ok(&[
-        "query",
-        "order-vs-ease",
-        "--db",
-        dbs,
-        "--format",
-        "csv",
-    ]);
+    let verdict = run_ok(&["query", "order-vs-ease", "--db", dbs, "--format", "csv"]);
     let verdict = csv_column(&verdict, "verdict").remove(0);
     assert!(
         summary.contains(&verdict[1..]),
@@ -242,10 +238,7 @@ fn report_data_map_has_one_dot_per_train_example_of_the_run() {
         assert!(d
             .iter()
             .all(|(_, t)| t.starts_with("example ") && t.contains("confidence")));
-        let flipped_titles = d
-            .iter()
-            .filter(|(_, t)| t.contains("flipped from"))
-            .count() as i64;
+        let flipped_titles = d.iter().filter(|(_, t)| t.contains("flipped from")).count() as i64;
         assert_eq!(flipped_titles, flipped);
         let run_shown = run.unwrap_or(1);
         assert!(

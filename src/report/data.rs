@@ -158,6 +158,10 @@ pub struct SeedAgreement {
     pub mean_rho: Option<f64>,
 }
 
+/// AUROC of low AUM, low confidence and forgetting events for telling flipped labels (the
+/// canned `noisy-labels` query's mean row).
+pub type NoisyLabels = (Option<f64>, Option<f64>, Option<f64>);
+
 /// Everything the report shows.
 #[derive(Debug, Clone)]
 pub struct ReportData {
@@ -174,7 +178,7 @@ pub struct ReportData {
     pub seed_agreement: SeedAgreement,
     /// The canned `noisy-labels` query's mean row, when labels were flipped: AUROC of low AUM,
     /// low confidence and forgetting events.
-    pub noisy_labels: Option<(Option<f64>, Option<f64>, Option<f64>)>,
+    pub noisy_labels: Option<NoisyLabels>,
 }
 
 /// Typed access to the columns of one query result.
@@ -651,10 +655,7 @@ impl Source {
     }
 
     /// The mean row of the canned `noisy-labels` query.
-    pub fn noisy_labels(
-        &self,
-        store: &Store,
-    ) -> Result<(Option<f64>, Option<f64>, Option<f64>), ReportError> {
+    pub fn noisy_labels(&self, store: &Store) -> Result<NoisyLabels, ReportError> {
         let s = self.canned(store, "noisy-labels", &[])?;
         let r = Rows::new("noisy-labels", &s[0]);
         let run = r.str("run")?;

@@ -97,7 +97,9 @@ where
     let mut buf = String::new();
     {
         let root = SVGBackend::with_string(&mut buf, size).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string()).map_err(err(figure))?;
+        root.fill(&WHITE)
+            .map_err(|e| e.to_string())
+            .map_err(err(figure))?;
         f(&root).map_err(err(figure))?;
         root.present()
             .map_err(|e| e.to_string())
@@ -265,12 +267,21 @@ pub fn data_map(ex: &Examples) -> Result<String, ReportError> {
                 .draw_series(DashedLineSeries::new(vec![(t, 0.0), (t, 1.0)], 6, 4, line))
                 .map_err(e2s)?;
             chart
-                .draw_series(DashedLineSeries::new(vec![(0.0, 0.5), (t, 0.5)], 6, 4, line))
+                .draw_series(DashedLineSeries::new(
+                    vec![(0.0, 0.5), (t, 0.5)],
+                    6,
+                    4,
+                    line,
+                ))
                 .map_err(e2s)?;
             for (text, at, anchor) in [
                 (format!("easy ({easy})"), (t * 0.03, 0.97), "start"),
                 (format!("hard ({hard})"), (t * 0.03, 0.035), "start"),
-                (format!("ambiguous ({ambiguous})"), (t + (xmax - t) * 0.5, 0.97), "middle"),
+                (
+                    format!("ambiguous ({ambiguous})"),
+                    (t + (xmax - t) * 0.5, 0.97),
+                    "middle",
+                ),
             ] {
                 let (x, y) = chart.backend_coord(&at);
                 labels.push((x, y, text, anchor));
@@ -317,7 +328,9 @@ pub fn data_map(ex: &Examples) -> Result<String, ReportError> {
     for (i, c) in CORRECTNESS_COLOURS.iter().enumerate() {
         let _ = write!(g, ".dm{i}{{fill:{c}}}");
     }
-    g.push_str(".dmf{stroke:#000;stroke-width:1.2}</style>\n<g class=\"dots\" fill-opacity=\"0.8\">\n");
+    g.push_str(
+        ".dmf{stroke:#000;stroke-width:1.2}</style>\n<g class=\"dots\" fill-opacity=\"0.8\">\n",
+    );
     for (x, y, e) in dots {
         let bin = correctness_bin(e.correctness);
         let class = if e.flipped {
@@ -476,8 +489,12 @@ pub fn heatmap(h: &Heatmap) -> Result<String, ReportError> {
                         c.filled(),
                     ))
                     .map_err(e2s)?;
-                    root.draw(&Text::new(l.to_string(), (legend_x + 20, y - 7), font.clone()))
-                        .map_err(e2s)?;
+                    root.draw(&Text::new(
+                        l.to_string(),
+                        (legend_x + 20, y - 7),
+                        font.clone(),
+                    ))
+                    .map_err(e2s)?;
                 }
             }
             None => {
@@ -652,7 +669,11 @@ pub fn seed_agreement(s: &SeedAgreement) -> Result<String, ReportError> {
         let mut labels = Vec::new();
         for (i, a) in s.runs.iter().enumerate() {
             for (j, b) in s.runs.iter().enumerate() {
-                let v = if a == b { Some(1.0) } else { rho.get(&(*a, *b)).copied() };
+                let v = if a == b {
+                    Some(1.0)
+                } else {
+                    rho.get(&(*a, *b)).copied()
+                };
                 let (x, y) = (i as i32, (n - 1 - j) as i32);
                 let c = v.map_or(RGBColor(230, 230, 230), rho_colour);
                 cells.push(Rectangle::new(
@@ -692,12 +713,8 @@ pub fn seed_agreement(s: &SeedAgreement) -> Result<String, ReportError> {
             ))
             .map_err(e2s)?;
             if s % 5 == 0 {
-                root.draw(&Text::new(
-                    format!("{v:.1}"),
-                    (x0 + 20, y),
-                    font.clone(),
-                ))
-                .map_err(e2s)?;
+                root.draw(&Text::new(format!("{v:.1}"), (x0 + 20, y), font.clone()))
+                    .map_err(e2s)?;
             }
         }
         Ok(())
@@ -721,12 +738,13 @@ pub fn order_effect(ex: &Examples, ove: &OrderVsEase) -> Result<Option<String>, 
         return Ok(None);
     }
     let e = rows.iter().map(|r| r.epochs).max().unwrap_or(1).max(1);
-    let pmax = rows.iter().filter_map(|r| r.position).max().unwrap_or(1).max(1) as f64;
-    let rho = ove
-        .per_run
+    let pmax = rows
         .iter()
-        .find(|p| p.0 == ex.run)
-        .and_then(|p| p.2);
+        .filter_map(|r| r.position)
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
+    let rho = ove.per_run.iter().find(|p| p.0 == ex.run).and_then(|p| p.2);
     let mut dots: Vec<(i32, i32, &ExampleRow)> = Vec::with_capacity(rows.len());
     let svg = draw(Figure::OrderEffect, (W, H), |root| {
         let mut chart = ChartBuilder::on(root)

@@ -150,9 +150,9 @@ pub fn render(d: &ReportData) -> Result<String, ReportError> {
         class_sentence(&d.class_order)
     );
     if let Some((aum, conf, forg)) = d.noisy_labels {
-        let _ = write!(
+        let _ = writeln!(
             o,
-            "<p>{} of {} train labels were flipped (label noise {:.0}%). How well the dynamics find them (AUROC, 0.5 = chance, 1 = perfect): low AUM {}, low confidence {}, forgetting events {}.</p>\n",
+            "<p>{} of {} train labels were flipped (label noise {:.0}%). How well the dynamics find them (AUROC, 0.5 = chance, 1 = perfect): low AUM {}, low confidence {}, forgetting events {}.</p>",
             s.flipped,
             s.train_examples,
             s.label_noise * 100.0,
@@ -229,7 +229,11 @@ pub fn render(d: &ReportData) -> Result<String, ReportError> {
     // Runs.
     o.push_str("<div class=\"wide\"><table>\n<caption>Runs and seeds (final eval-mode accuracy)</caption>\n<tr><th>run</th><th>init seed</th><th>order seed</th><th>status</th><th>epochs</th><th>train acc</th><th>test acc</th><th>order effect ρ</th></tr>\n");
     for r in &d.runs {
-        let rho = ove.per_run.iter().find(|p| p.0 == r.run_id).and_then(|p| p.2);
+        let rho = ove
+            .per_run
+            .iter()
+            .find(|p| p.0 == r.run_id)
+            .and_then(|p| p.2);
         let _ = writeln!(
             o,
             "<tr><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
@@ -343,13 +347,7 @@ pub fn render(d: &ReportData) -> Result<String, ReportError> {
             "This run did not capture the step phase, so there are no positions: record with <code>--capture both</code>.".to_string(),
         ),
     };
-    section(
-        &mut o,
-        Figure::OrderEffect,
-        "Order effect",
-        &svg,
-        &caption,
-    );
+    section(&mut o, Figure::OrderEffect, "Order effect", &svg, &caption);
     o.push_str("</div>\n");
     let _ = write!(
         o,

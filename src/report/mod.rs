@@ -83,7 +83,10 @@ impl Figure {
     /// Whether the figure shows one run (`--run`, default the experiment's first completed run)
     /// rather than every completed run of the experiment.
     pub fn one_run(self) -> bool {
-        matches!(self, Figure::DataMap | Figure::Heatmap | Figure::OrderEffect)
+        matches!(
+            self,
+            Figure::DataMap | Figure::Heatmap | Figure::OrderEffect
+        )
     }
 }
 
@@ -100,10 +103,7 @@ impl FromStr for Figure {
             .into_iter()
             .find(|f| f.name() == s)
             .ok_or_else(|| {
-                ReportError::UnknownFigure(
-                    s.to_string(),
-                    Figure::ALL.map(|f| f.name()).join(", "),
-                )
+                ReportError::UnknownFigure(s.to_string(), Figure::ALL.map(|f| f.name()).join(", "))
             })
     }
 }
