@@ -45,6 +45,30 @@ fn main() {
         page.len() as f64 / 1e6,
         out.display()
     );
+    // Where the query time goes: each loader once.
+    let store = Store::open_read_only(&path).expect("open");
+    let source = Source::resolve(&store, Some("bench"), None).expect("source");
+    macro_rules! time {
+        ($name:expr, $e:expr) => {{
+            let t = Instant::now();
+            let _ = $e.expect($name);
+            println!(
+                "  query {:<18} {:>8.1} ms",
+                $name,
+                t.elapsed().as_secs_f64() * 1e3
+            );
+        }};
+    }
+    time!("summary", source.summary(&store));
+    time!("runs", source.runs(&store));
+    time!("class-curves", source.class_curves(&store));
+    time!("class-order", source.class_order(&store));
+    time!("order-vs-ease", source.order_vs_ease(&store));
+    time!("examples", source.examples(&store));
+    time!("heatmap", source.heatmap(&store));
+    time!("agreement-heatmap", source.agreement_heatmap(&store));
+    time!("forgetting", source.forgetting(&store));
+    time!("seed-agreement", source.seed_agreement(&store));
     let mut rest = page.as_str();
     while let Some(s) = rest.find("<section id=\"") {
         let id_end = rest[s + 13..].find('"').unwrap() + s + 13;

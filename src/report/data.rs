@@ -670,10 +670,66 @@ impl Source {
             .unwrap_or((None, None, None)))
     }
 
-    /// Everything the report shows.
+    /// Everything the report shows. The slow queries run at the same time on their own
+    /// read-only connections (SQLite readers do not block each other) when the log is a file;
+    /// an in-memory store is read on its one connection.
     pub fn gather(&self, store: &Store) -> Result<ReportData, ReportError> {
-        let summary = self.summary(store)?;
-        let noisy = if summary.flipped > 0 {
+        let path = store.path();
+        if !path.is_file() {
+            let (a, b) = (self.gather_a(store)?, self.gather_b(store)?);
+            return self.gather_rest(store, a, b);
+        }
+        std::thread::scope(|scope| {
+            let a = scope.spawn(|| self.gather_a(&Store::open_read_only(path)?));
+            let b = scope.spawn(|| self.gather_b(&Store::open_read_only(path)?));
+            let rest = (
+                self.summary(store),
+                self.order_vs_ease(store),
+                self.class_order(store),
+            );
+            let a = a.join().expect("the report's query thread panicked")?;
+            let b = b.join().expect("the report's query thread panicked")?;
+            let (summary, ove, order) = rest;
+            self.assemble(store, summary?, ove?, order?, a, b)
+        })
+    }
+
+    fn gather_a(&self, store: &Store) -> Result<(Heatmap, Heatmap, Examples), ReportError> {
+        Ok((
+            self.agreement_heatmap(store)?,
+            self.heatmap(store)?,
+            self.examples(store)?,
+        ))
+    }
+
+    fn gather_b(&self, store: &Store) -> Result<(SeedAgreement, Forgetting), ReportError> {
+        Ok((self.seed_agreement(store)?, self.forgetting(store)?))
+    }
+
+    fn gather_rest(
+        &self,
+        store: &Store,
+        a: (Heatmap, Heatmap, Examples),
+        b: (SeedAgreement, Forgetting),
+    ) -> Result<ReportData, ReportError> {
+        let (summary, ove, order) = (
+            self.summary(store)?,
+            self.order_vs_ease(store)?,
+            self.class_order(store)?,
+        );
+        self.assemble(store, summary, ove, order, a, b)
+    }
+
+    fn assemble(
+        &self,
+        store: &Store,
+        summary: Summary,
+        order_vs_ease: OrderVsEase,
+        class_order: Vec<ClassOrder>,
+        (agreement_heatmap, heatmap, examples): (Heatmap, Heatmap, Examples),
+        (seed_agreement, forgetting): (SeedAgreement, Forgetting),
+    ) -> Result<ReportData, ReportError> {
+        let noisy_labels = if summary.flipped > 0 {
             Some(self.noisy_labels(store)?)
         } else {
             None
@@ -682,14 +738,14 @@ impl Source {
             source: self.clone(),
             runs: self.runs(store)?,
             class_curves: self.class_curves(store)?,
-            class_order: self.class_order(store)?,
-            order_vs_ease: self.order_vs_ease(store)?,
-            examples: self.examples(store)?,
-            heatmap: self.heatmap(store)?,
-            agreement_heatmap: self.agreement_heatmap(store)?,
-            forgetting: self.forgetting(store)?,
-            seed_agreement: self.seed_agreement(store)?,
-            noisy_labels: noisy,
+            class_order,
+            order_vs_ease,
+            examples,
+            heatmap,
+            agreement_heatmap,
+            forgetting,
+            seed_agreement,
+            noisy_labels,
             summary,
         })
     }

@@ -129,6 +129,16 @@ fn note(root: &DrawingArea<SVGBackend<'_>, Shift>, text: &str) -> Result<(), Str
     .map_err(e2s)
 }
 
+/// Axis labels for integer quantities (epochs, positions): whole numbers only, so a short
+/// range does not show 0.5 steps as repeated integers.
+fn whole(v: &f64) -> String {
+    if (v - v.round()).abs() < 1e-9 {
+        format!("{v:.0}")
+    } else {
+        String::new()
+    }
+}
+
 fn f2(v: Option<f64>) -> String {
     v.map_or("n/a".into(), |v| format!("{v:.2}"))
 }
@@ -163,6 +173,7 @@ pub fn class_curves(points: &[CurvePoint]) -> Result<String, ReportError> {
             .light_line_style(GRID)
             .bold_line_style(GRID_BOLD)
             .x_desc("epoch (0 = untrained)")
+            .x_label_formatter(&whole)
             .y_desc("accuracy")
             .y_label_formatter(&|v| format!("{:.0}%", v * 100.0))
             .label_style((FONT, 12))
@@ -429,7 +440,7 @@ pub fn heatmap(h: &Heatmap) -> Result<String, ReportError> {
     };
     let (emax, stride) = (h.epochs.max(1) as f64, h.stride.max(1));
     let legend_x = W as i32 - 100;
-    draw(figure, (W, H), |root| {
+    let svg = draw(figure, (W, H), |root| {
         if n == 0 {
             return note(root, "no train examples with metrics");
         }
@@ -445,6 +456,7 @@ pub fn heatmap(h: &Heatmap) -> Result<String, ReportError> {
             .configure_mesh()
             .disable_mesh()
             .x_desc("epoch")
+            .x_label_formatter(&whole)
             .y_desc(format!("examples by learned epoch{sampled}"))
             .y_label_formatter(&|v| format!("{}", ((n as f64 - v) as i64) * stride))
             .label_style((FONT, 12))
@@ -525,7 +537,10 @@ pub fn heatmap(h: &Heatmap) -> Result<String, ReportError> {
             }
         }
         Ok(())
-    })
+    })?;
+    // Adjacent cells share pixel edges; without crisp edges a page that scales the figure
+    // shows anti-aliased seams between rows.
+    Ok(svg.replacen("<svg ", "<svg shape-rendering=\"crispEdges\" ", 1))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -766,7 +781,7 @@ pub fn order_effect(ex: &Examples, ove: &OrderVsEase) -> Result<Option<String>, 
             .light_line_style(GRID)
             .bold_line_style(GRID_BOLD)
             .x_desc("position in epoch 1's training order")
-            .x_label_formatter(&|v| format!("{v:.0}"))
+            .x_label_formatter(&whole)
             .y_desc("learned epoch")
             .y_label_formatter(&|v| {
                 if (*v - (e + 1) as f64).abs() < 1e-9 {

@@ -207,6 +207,7 @@ pub fn render(d: &ReportData) -> Result<String, ReportError> {
         ),
     ));
     for (k, v) in rows {
+        let v = if v.is_empty() { "n/a".to_string() } else { v };
         let _ = writeln!(o, "<tr><th>{}</th><td>{}</td></tr>", esc(&k), esc(&v));
     }
     o.push_str("</table></div>\n");
