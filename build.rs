@@ -21,26 +21,32 @@ fn main() {
     }
 }
 
-/// Writes `$OUT_DIR/queries.rs`: every `queries/*.sql` file as (name, text), sorted by name,
-/// so a new canned query needs no code change.
+/// Writes `$OUT_DIR/queries.rs`: every `queries/*.sql` file as (name, text) in `CANNED`, and
+/// every `queries/report/*.sql` file (the report's own queries, not listed by `trainlog query`)
+/// in `REPORT`, each sorted by name, so a new query needs no code change. Only files directly in
+/// each folder count: the `report/` folder itself is not a query (it has no `.sql` extension).
 fn embed_queries() {
-    let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("queries");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("queries/ exists")
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "sql"))
-        .collect();
-    files.sort();
-    let mut out = String::from("pub static CANNED: &[(&str, &str)] = &[\n");
-    for f in files {
-        println!("cargo:rerun-if-changed={}", f.display());
-        let name = f.file_stem().unwrap().to_str().unwrap().to_string();
-        out.push_str(&format!(
-            "    ({name:?}, include_str!({:?})),\n",
-            f.display().to_string()
-        ));
+    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("queries");
+    let mut out = String::new();
+    for (table, dir) in [("CANNED", root.clone()), ("REPORT", root.join("report"))] {
+        println!("cargo:rerun-if-changed={}", dir.display());
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{} exists: {e}", dir.display()))
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "sql"))
+            .collect();
+        files.sort();
+        out.push_str(&format!("pub static {table}: &[(&str, &str)] = &[\n"));
+        for f in files {
+            println!("cargo:rerun-if-changed={}", f.display());
+            let name = f.file_stem().unwrap().to_str().unwrap().to_string();
+            out.push_str(&format!(
+                "    ({name:?}, include_str!({:?})),\n",
+                f.display().to_string()
+            ));
+        }
+        out.push_str("];\n");
     }
-    out.push_str("];\n");
     let dest = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("queries.rs");
     std::fs::write(dest, out).unwrap();
 }

@@ -14,6 +14,7 @@ pub mod model;
 pub mod optim;
 pub mod query;
 pub mod recorder;
+pub mod report;
 pub mod run;
 pub mod seeds;
 pub mod stats;

@@ -138,6 +138,29 @@ pub fn canned() -> Vec<Canned> {
     embedded::CANNED.iter().map(|(n, s)| parse(n, s)).collect()
 }
 
+/// The report's own queries (`queries/report/*.sql`): not canned questions (`trainlog query`
+/// does not list them) but the rows `trainlog report` draws that no canned query returns.
+pub fn report_queries() -> Vec<Canned> {
+    embedded::REPORT.iter().map(|(n, s)| parse(n, s)).collect()
+}
+
+/// The report query `name` (a programming error if missing: the names are fixed in the code).
+pub fn report_query(name: &str) -> Result<Canned, QueryError> {
+    report_queries()
+        .into_iter()
+        .find(|c| c.name == name)
+        .ok_or_else(|| {
+            QueryError::Unknown(
+                format!("report/{name}"),
+                report_queries()
+                    .iter()
+                    .map(|c| c.name)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )
+        })
+}
+
 /// The canned query `name`.
 pub fn find(name: &str) -> Result<Canned, QueryError> {
     canned()

@@ -473,6 +473,9 @@ fn mnist1d_three_seeds_five_epochs() {
             "5",
         ])
         .args(["--db", db.to_str().unwrap(), "--quiet"])
+        // Other tests run beside this one: OpenMP threads that spin while waiting would crawl
+        // on a busy machine. Results do not depend on it.
+        .env("OMP_WAIT_POLICY", "PASSIVE")
         .output()
         .unwrap();
     assert!(

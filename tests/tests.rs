@@ -9,5 +9,6 @@ mod mnist1d;
 mod queries;
 mod record;
 mod reliability;
+mod report;
 mod stats;
 mod store;

@@ -3,8 +3,10 @@
 mod export;
 mod import;
 mod metrics;
+mod plot;
 mod query;
 mod record;
+mod report;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -25,6 +27,8 @@ enum Command {
     Metrics(metrics::Args),
     Export(export::Args),
     Import(import::Args),
+    Report(report::Args),
+    Plot(plot::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -34,5 +38,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Metrics(a) => metrics::run(a),
         Command::Export(a) => export::run(a),
         Command::Import(a) => import::run(a),
+        Command::Report(a) => report::run(a),
+        Command::Plot(a) => plot::run(a),
     }
 }
