@@ -33,7 +33,7 @@ pub fn export(args: &[&str]) -> String {
 }
 
 /// One value of a row, compared exactly (floats by their bits).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum V {
     Null,
     Int(i64),
@@ -120,7 +120,8 @@ pub fn part_files(dir: &Path) -> Vec<PathBuf> {
         for p in &parts {
             let name = p.file_name().unwrap().to_string_lossy().into_owned();
             assert!(
-                name.starts_with("part-") && name.ends_with(".parquet"),
+                (name.starts_with("part-") || name.starts_with("epochs-"))
+                    && name.ends_with(".parquet"),
                 "unexpected file {}",
                 p.display()
             );
@@ -618,4 +619,63 @@ fn cartography_export_needs_logits() {
         out.to_str().unwrap(),
     ]);
     assert!(msg.contains("no logits"), "{msg}");
+}
+
+/// `record --parquet DIR` writes each committed epoch range as it goes: with a checkpoint (and
+/// a commit) every 2 epochs of 3, the files are epochs 0, 1-2 and 3, and together they hold
+/// exactly the rows of `dynamics`.
+#[test]
+fn record_parquet_streams_every_committed_epoch_range() {
+    let dir = tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let pq = dir.path().join("stream");
+    record_small(
+        &db,
+        "0..2",
+        &[
+            "--parquet",
+            pq.to_str().unwrap(),
+            "--checkpoint-every",
+            "2",
+            "--experiment",
+            "live",
+        ],
+    );
+    let files = part_files(&pq);
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| {
+            let run = f.parent().unwrap().file_name().unwrap().to_string_lossy();
+            format!("{run}/{}", f.file_name().unwrap().to_string_lossy())
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "run_id=1/epochs-00000-00000.parquet",
+            "run_id=1/epochs-00001-00002.parquet",
+            "run_id=1/epochs-00003-00003.parquet",
+            "run_id=2/epochs-00000-00000.parquet",
+            "run_id=2/epochs-00001-00002.parquet",
+            "run_id=2/epochs-00003-00003.parquet",
+        ]
+    );
+    assert!(files.iter().all(|f| f
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .ends_with("experiment=live")));
+    // No temporary file is left behind.
+    for f in std::fs::read_dir(files[0].parent().unwrap()).unwrap() {
+        let name = f.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(!name.starts_with('.'), "left behind: {name}");
+    }
+    let mut got = exported_rows(&pq);
+    let mut want = dynamics_rows(&db, "");
+    assert_eq!(want.len(), 2 * (4 * 120 + 3 * 96));
+    got.sort();
+    want.sort();
+    assert_eq!(got.len(), want.len());
+    assert!(got == want, "the streamed files differ from dynamics");
 }
