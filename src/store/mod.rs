@@ -386,8 +386,14 @@ impl Store {
         run: &NewRun<'_>,
         plan: Option<i64>,
     ) -> Result<i64, StoreError> {
-        let tx = self.conn.unchecked_transaction()?;
-        tx.execute(
+        // With a plan, the run and its plan's link in one transaction; without, one INSERT (which
+        // may run inside a caller's transaction, as import's does).
+        let tx = match plan {
+            Some(_) => Some(self.conn.unchecked_transaction()?),
+            None => None,
+        };
+        let conn = &self.conn;
+        conn.execute(
             "INSERT INTO runs (experiment, init_seed, order_seed, status, model, config, epochs, capture,
                                trainlog_version, libtorch_version, device, started_at)
              VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -405,14 +411,14 @@ impl Store {
                 now()
             ],
         )?;
-        let id = tx.last_insert_rowid();
-        if let Some(plan) = plan {
+        let id = conn.last_insert_rowid();
+        if let (Some(plan), Some(tx)) = (plan, tx) {
             tx.execute(
                 "UPDATE planned_runs SET run_id = ?2 WHERE plan_id = ?1",
                 params![plan, id],
             )?;
+            tx.commit()?;
         }
-        tx.commit()?;
         Ok(id)
     }
 
