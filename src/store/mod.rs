@@ -259,8 +259,9 @@ impl Store {
             return Err(StoreError::NotTrainlog {
                 path: path.to_path_buf(),
                 reason: format!(
-                    "schema version {v} is older than {}: open it once with `trainlog record` or `trainlog migrate` to upgrade",
-                    schema::latest_version()
+                    "schema version {v} is older than {}: upgrade it once with `trainlog metrics --db {}` (it also recomputes the metrics), then read it again",
+                    schema::latest_version(),
+                    path.display()
                 ),
             });
         }
