@@ -446,10 +446,10 @@ fn execute(
             return Ok(interrupted(sig, None, &args.db, store));
         }
         let cfg = &item.config;
-        let key = (cfg.dataset.clone(), cfg.label_noise, cfg.noise_seed);
+        // The runs of one experiment share one dataset (its fingerprint is checked on load).
         let fits = data
             .as_ref()
-            .is_some_and(|d| (d.spec.clone(), d.label_noise, cfg.noise_seed) == key);
+            .is_some_and(|d| d.spec == cfg.dataset && d.label_noise == cfg.label_noise);
         if !fits {
             data = Some(load_for(cfg, store, experiment)?);
         }
