@@ -1,5 +1,6 @@
 //! The command-line interface: one file per subcommand.
 
+mod explain;
 mod export;
 mod import;
 mod metrics;
@@ -25,6 +26,7 @@ enum Command {
     Metrics(metrics::Args),
     Export(export::Args),
     Import(import::Args),
+    Explain(explain::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -34,5 +36,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Metrics(a) => metrics::run(a),
         Command::Export(a) => export::run(a),
         Command::Import(a) => import::run(a),
+        Command::Explain(a) => explain::run(a),
     }
 }

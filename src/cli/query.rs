@@ -262,7 +262,7 @@ fn for_table(
     Ok((b, notes))
 }
 
-fn write(
+pub(crate) fn write(
     out: &mut impl Write,
     sections: &[Section],
     footers: &[(String, String)],
