@@ -307,7 +307,8 @@ fn numbers(b: &RecordBatch, name: &'static str) -> Result<Vec<Option<f64>>, Expl
     if c.null_count() == c.len() {
         return Ok(vec![None; c.len()]);
     }
-    column::<StringArray>(b, name).map(|s| s.iter().map(|v| v.and_then(|v| v.parse().ok())).collect())
+    column::<StringArray>(b, name)
+        .map(|s| s.iter().map(|v| v.and_then(|v| v.parse().ok())).collect())
 }
 
 /// The dataset of the experiment's runs of `model`, rebuilt from the first completed run's

@@ -23,9 +23,7 @@ pub enum InputSpec {
 }
 
 /// Which network.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum ModelKind {
     /// The LSTM sequence classifier.
@@ -201,8 +199,7 @@ impl Flat {
                     rows: vs.var("onehot_weight", &[t * v, out], init),
                     bias: vs.var("onehot_bias", &[out], init),
                     vocab: v,
-                    offsets: (Tensor::arange(t, (tch::Kind::Int64, vs.device())) * v)
-                        .unsqueeze(0),
+                    offsets: (Tensor::arange(t, (tch::Kind::Int64, vs.device())) * v).unsqueeze(0),
                 }
             }
         }

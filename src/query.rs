@@ -205,7 +205,10 @@ pub fn common_params(
     };
     let text = |v: Option<String>| v.map_or(Value::Null, Value::Text);
     Ok(BTreeMap::from([
-        ("experiment".to_string(), Value::Text(experiment.to_string())),
+        (
+            "experiment".to_string(),
+            Value::Text(experiment.to_string()),
+        ),
         ("run".to_string(), run.map_or(Value::Null, Value::Integer)),
         ("model".to_string(), text(model)),
         ("phase".to_string(), Value::Text(phase.to_string())),

@@ -68,7 +68,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         })
         .collect();
     let modes = batch(vec![
-        ("mode", Arc::new(Int64Array::from_iter_values(1..=s.len() as i64)) as ArrayRef),
+        (
+            "mode",
+            Arc::new(Int64Array::from_iter_values(1..=s.len() as i64)) as ArrayRef,
+        ),
         ("singular_value", floats(s.iter().map(|&v| Some(v)))),
         (
             "half_time",
@@ -79,20 +82,28 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let c = &ex.classes;
     let rho = ex.rho.map_or("n/a".to_string(), |r| format!("{r:.4}"));
     let note = format!(
-        "dataset {}; observed: classes-learned-first over the {} runs; a0 = {}",
+        "dataset {}; observed: classes-learned-first over {}; a0 = {}",
         ex.dataset,
-        ex.model.as_deref().unwrap_or("all"),
+        ex.model
+            .as_deref()
+            .map_or("the runs of every model".to_string(), |m| format!(
+                "the {m} runs"
+            )),
         ex.a0
     );
     let n = c.len();
     let classes = batch(vec![
         (
             "class",
-            Arc::new(Int64Array::from_iter_values(c.iter().map(|r| r.class as i64))) as ArrayRef,
+            Arc::new(Int64Array::from_iter_values(
+                c.iter().map(|r| r.class as i64),
+            )) as ArrayRef,
         ),
         (
             "name",
-            Arc::new(StringArray::from_iter_values(c.iter().map(|r| r.name.clone()))),
+            Arc::new(StringArray::from_iter_values(
+                c.iter().map(|r| r.name.clone()),
+            )),
         ),
         ("predicted_time", floats(c.iter().map(|r| r.predicted_time))),
         ("predicted_rank", floats(c.iter().map(|r| r.predicted_rank))),
