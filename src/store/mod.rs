@@ -372,13 +372,29 @@ impl Store {
     }
 
     /// Registers a run as running, and as the start of planned run `plan` (in the same
-    /// transaction); returns its id.
+    /// transaction: its own, or the caller's when one is open, as `import`'s is); returns its
+    /// id.
     pub fn create_planned_run(
         &self,
         run: &NewRun<'_>,
         plan: Option<i64>,
     ) -> Result<i64, StoreError> {
-        let tx = self.conn.unchecked_transaction()?;
+        let own = self.conn.is_autocommit();
+        if own {
+            self.conn.execute_batch("BEGIN")?;
+        }
+        let result = self.insert_run(run, plan);
+        if own {
+            match &result {
+                Ok(_) => self.conn.execute_batch("COMMIT")?,
+                Err(_) => self.conn.execute_batch("ROLLBACK")?,
+            }
+        }
+        result
+    }
+
+    fn insert_run(&self, run: &NewRun<'_>, plan: Option<i64>) -> Result<i64, StoreError> {
+        let tx = &self.conn;
         tx.execute(
             "INSERT INTO runs (experiment, init_seed, order_seed, status, model, config, epochs, capture,
                                trainlog_version, libtorch_version, device, started_at)
@@ -404,7 +420,6 @@ impl Store {
                 params![plan, id],
             )?;
         }
-        tx.commit()?;
         Ok(id)
     }
 
