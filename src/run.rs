@@ -166,6 +166,8 @@ pub fn record_run(
     on_start(run_id);
     let ck_dir = spec.checkpoint_db.map(|db| checkpoint::run_dir(db, run_id));
 
+    // The store travels back with the error: the error is large, but made once per run.
+    #[allow(clippy::result_large_err)]
     let outcome = (|| -> Result<(Store, RunReport), (Store, RunError)> {
         // A resumed run continues after its last committed epoch, from that epoch's checkpoint.
         let resume = match (committed, &ck_dir) {

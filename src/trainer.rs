@@ -308,7 +308,7 @@ pub fn train(
      -> Result<(), TrainError> {
         let due = epoch == 0
             || epoch as usize == cfg.epochs
-            || epoch as usize % control.checkpoint_every.max(1) == 0;
+            || (epoch as usize).is_multiple_of(control.checkpoint_every.max(1));
         match control.checkpoint_dir {
             Some(dir) if due => {
                 let p = checkpoint::save(dir, epoch, &named_vars(net_vs), &opt.state())?;

@@ -104,14 +104,9 @@ fn explain_arithmetic_on_a_hand_made_input() {
         [1.0 / 6f64.sqrt(), 1.0 / r2],
         [1.0 / 6f64.sqrt(), 1.0 / r2],
     ];
-    for c in 0..3 {
-        for a in 0..2 {
-            close(
-                modes.u[c][a].abs(),
-                u[c][a],
-                1e-12,
-                &format!("|u[{c}][{a}]|"),
-            );
+    for (c, row) in u.iter().enumerate() {
+        for (a, want) in row.iter().enumerate() {
+            close(modes.u[c][a].abs(), *want, 1e-12, &format!("|u[{c}][{a}]|"));
         }
     }
 
