@@ -338,7 +338,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let _lock = WriteLock::acquire(&args.db)?;
     let mut store = Store::open(&args.db)
         .with_context(|| format!("cannot open the log {}", args.db.display()))?;
-    let dataset_id = store.ensure_dataset(&data)?;
+    let unwritable = || format!("cannot write the log {}", args.db.display());
+    let dataset_id = store.ensure_dataset(&data).with_context(unwritable)?;
     let experiment = match &args.experiment {
         Some(e) => e.clone(),
         None => default_experiment(&store, &data.spec)?,
@@ -365,7 +366,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|c| Ok((c.init_seed, c.order_seed, serde_json::to_string(c)?)))
         .collect::<anyhow::Result<_>>()?;
-    let plans = store.plan_runs(&experiment, dataset_id, &planned)?;
+    let plans = store
+        .plan_runs(&experiment, dataset_id, &planned)
+        .with_context(unwritable)?;
     let items = configs
         .into_iter()
         .zip(plans)
