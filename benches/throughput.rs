@@ -13,6 +13,7 @@
 use std::time::Instant;
 use tch::Device;
 use trainlog::dataset;
+use trainlog::model::ModelKind;
 use trainlog::run::{record_run, RunSpec, Start};
 use trainlog::store::Store;
 use trainlog::trainer::{
@@ -38,7 +39,7 @@ fn main() {
     tch::set_num_threads(threads as i32);
     let data = dataset::load("mnist1d").expect("mnist1d");
     let n_train = data.indices(dataset::Split::Train).len();
-    let model = model_config(&data, 128, 1, 0.0, false, 32);
+    let model = model_config(&data, ModelKind::Lstm, 128, 1, 0.0, false, 32);
     let dir = tempfile::tempdir().expect("tempdir");
     println!(
         "trainlog throughput: MNIST-1D ({} examples, {n_train} train), LSTM hidden 128, batch 100, {epochs} epochs, {threads} threads, CPU",

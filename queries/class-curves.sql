@@ -5,6 +5,7 @@
 WITH scope AS (
     SELECT run_id FROM runs
     WHERE experiment = :experiment AND status = 'completed' AND (:run IS NULL OR run_id = :run)
+      AND (:model IS NULL OR model = :model)
 ),
 per AS (
     SELECT run_id, epoch, class, sum(correct) * 1.0 / sum(examples) AS acc

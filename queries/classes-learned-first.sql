@@ -10,6 +10,7 @@
 WITH scope AS (
     SELECT run_id FROM runs
     WHERE experiment = :experiment AND status = 'completed' AND (:run IS NULL OR run_id = :run)
+      AND (:model IS NULL OR model = :model)
 ),
 ds AS (SELECT dataset_id FROM experiments WHERE experiment = :experiment),
 curve AS (

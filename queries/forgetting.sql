@@ -5,6 +5,7 @@
 WITH scope AS (
     SELECT run_id FROM runs
     WHERE experiment = :experiment AND status = 'completed' AND (:run IS NULL OR run_id = :run)
+      AND (:model IS NULL OR model = :model)
 ),
 m AS (
     SELECT m.* FROM example_metrics m
@@ -25,6 +26,7 @@ ORDER BY forgetting_events;
 WITH scope AS (
     SELECT run_id FROM runs
     WHERE experiment = :experiment AND status = 'completed' AND (:run IS NULL OR run_id = :run)
+      AND (:model IS NULL OR model = :model)
 )
 SELECT
     r.run_id,
@@ -46,6 +48,7 @@ ORDER BY r.run_id;
 WITH scope AS (
     SELECT run_id FROM runs
     WHERE experiment = :experiment AND status = 'completed' AND (:run IS NULL OR run_id = :run)
+      AND (:model IS NULL OR model = :model)
 ),
 per AS (
     SELECT m.example_id, sum(m.unforgettable) AS u, count(*) AS n

@@ -7,6 +7,7 @@
 WITH scope AS (
     SELECT run_id FROM runs
     WHERE experiment = :experiment AND status = 'completed' AND (:run IS NULL OR run_id = :run)
+      AND (:model IS NULL OR model = :model)
 ),
 m AS (
     SELECT m.run_id, m.aum, m.confidence, e.flipped,

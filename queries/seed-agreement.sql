@@ -12,6 +12,7 @@
 WITH scope AS (
     SELECT run_id FROM runs
     WHERE experiment = :experiment AND status = 'completed' AND (:run IS NULL OR run_id = :run)
+      AND (:model IS NULL OR model = :model)
 ),
 le AS MATERIALIZED (
     SELECT m.run_id, m.example_id, coalesce(m.learned_epoch, m.epochs + 1) AS le
@@ -33,6 +34,7 @@ ORDER BY run_a, run_b;
 WITH RECURSIVE scope AS (
     SELECT run_id FROM runs
     WHERE experiment = :experiment AND status = 'completed' AND (:run IS NULL OR run_id = :run)
+      AND (:model IS NULL OR model = :model)
 ),
 nr AS (SELECT count(*) AS r FROM scope),
 per AS MATERIALIZED (

@@ -7,6 +7,7 @@
 pub mod capture;
 pub mod checkpoint;
 pub mod dataset;
+pub mod explain;
 pub mod export;
 pub mod import;
 pub mod metrics;

@@ -36,6 +36,10 @@ pub const COMMON_PARAMS: &[(&str, &str)] = &[
         "run",
         "--run: one run (default: every completed run of the experiment)",
     ),
+    (
+        "model",
+        "--model: the runs' model, lstm, linear, mlp or all (default: that of --run, else of the experiment's first run, so baselines added later stay out)",
+    ),
     ("phase", "--phase: eval or step (default eval)"),
     ("split", "--split: train, test or all (default train)"),
 ];
@@ -176,6 +180,63 @@ pub fn find(name: &str) -> Result<Canned, QueryError> {
                     .join(", "),
             )
         })
+}
+
+/// The model whose runs a query reads by default: that of `run` when given, else that of the
+/// experiment's first run (its main model: baselines recorded into the experiment afterwards,
+/// `record --model linear`, stay out of its seed statistics). `None` when the experiment has
+/// no runs.
+pub fn default_model(
+    store: &Store,
+    experiment: &str,
+    run: Option<i64>,
+) -> Result<Option<String>, QueryError> {
+    use rusqlite::OptionalExtension;
+    let model = match run {
+        Some(r) => store
+            .conn()
+            .query_row("SELECT model FROM runs WHERE run_id = ?1", [r], |row| {
+                row.get(0)
+            })
+            .optional()?,
+        None => store
+            .conn()
+            .query_row(
+                "SELECT model FROM runs WHERE experiment = ?1 ORDER BY run_id LIMIT 1",
+                [experiment],
+                |row| row.get(0),
+            )
+            .optional()?,
+    };
+    Ok(model)
+}
+
+/// The values of the [`COMMON_PARAMS`]: `model` None picks [`default_model`], `Some("all")`
+/// every model; `split` None means every split.
+pub fn common_params(
+    store: &Store,
+    experiment: &str,
+    run: Option<i64>,
+    model: Option<&str>,
+    phase: &str,
+    split: Option<&str>,
+) -> Result<BTreeMap<String, Value>, QueryError> {
+    let model = match model {
+        Some("all") => None,
+        Some(m) => Some(m.to_string()),
+        None => default_model(store, experiment, run)?,
+    };
+    let text = |v: Option<String>| v.map_or(Value::Null, Value::Text);
+    Ok(BTreeMap::from([
+        (
+            "experiment".to_string(),
+            Value::Text(experiment.to_string()),
+        ),
+        ("run".to_string(), run.map_or(Value::Null, Value::Integer)),
+        ("model".to_string(), text(model)),
+        ("phase".to_string(), Value::Text(phase.to_string())),
+        ("split".to_string(), text(split.map(str::to_string))),
+    ]))
 }
 
 /// A parameter value as given on the command line: an integer, a real, or text.

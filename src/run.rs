@@ -147,7 +147,7 @@ pub fn record_run(
                 experiment: spec.experiment,
                 init_seed: spec.seeds.init,
                 order_seed: spec.seeds.order,
-                model: "lstm",
+                model: spec.model.kind.as_str(),
                 config_json: &spec.config_json,
                 epochs: spec.train.epochs,
                 capture: &format!("{:?}", spec.train.capture).to_lowercase(),

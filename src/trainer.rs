@@ -4,7 +4,7 @@
 
 use crate::checkpoint::{self, Checkpoint, CheckpointError};
 use crate::dataset::{Dataset, Inputs, Split};
-use crate::model::{InputSpec, LstmClassifier, ModelConfig};
+use crate::model::{Classifier, InputSpec, ModelConfig, ModelKind};
 use crate::optim::Optimizer;
 use crate::seeds::epoch_seed;
 use rand::seq::SliceRandom;
@@ -233,6 +233,7 @@ impl DeviceData {
 /// The model configuration a dataset implies, given the architecture settings.
 pub fn model_config(
     data: &Dataset,
+    kind: ModelKind,
     hidden: usize,
     layers: usize,
     dropout: f64,
@@ -249,7 +250,9 @@ pub fn model_config(
         },
     };
     ModelConfig {
+        kind,
         input,
+        seq_len: data.seq_len(),
         hidden,
         layers,
         dropout,
@@ -291,7 +294,7 @@ pub fn train(
 
     tch::manual_seed(seeds.init as i64);
     let vs = nn::VarStore::new(device);
-    let net = LstmClassifier::new(&vs.root(), model);
+    let net = Classifier::new(&vs.root(), model);
     let mut opt = Optimizer::new(&vs, cfg.optimizer, cfg.lr, cfg.momentum, cfg.weight_decay);
     let mut saved: Vec<PathBuf> = control
         .checkpoint_dir
@@ -465,7 +468,7 @@ fn restore(vs: &nn::VarStore, opt: &mut Optimizer, ck: &Checkpoint) -> Result<()
 /// The eval phase: the model in evaluation mode scores every example (when the eval phase is
 /// captured) or the test split only (to report test accuracy).
 fn evaluate(
-    net: &LstmClassifier,
+    net: &Classifier,
     dd: &DeviceData,
     data: &Dataset,
     cfg: &TrainConfig,

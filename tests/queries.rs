@@ -2192,7 +2192,7 @@ fn list_shows_every_query_with_its_summary() {
     assert!(out.status.success());
     let list = String::from_utf8(out.stdout).unwrap();
     let names = canned_names();
-    assert_eq!(names.len(), 11, "{names:?}");
+    assert_eq!(names.len(), 12, "{names:?}");
     for name in &names {
         // The summary is the first header line after "-- NAME:".
         let text = std::fs::read_to_string(dir.join(format!("{name}.sql"))).unwrap();

@@ -3,6 +3,7 @@
 mod bad_input;
 mod common;
 mod dataset_file;
+mod explain;
 mod export;
 mod import;
 mod mnist1d;

@@ -1,5 +1,6 @@
 //! The command-line interface: one file per subcommand.
 
+mod explain;
 mod export;
 mod import;
 mod metrics;
@@ -29,6 +30,7 @@ enum Command {
     Import(import::Args),
     Report(report::Args),
     Plot(plot::Args),
+    Explain(explain::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -40,5 +42,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(a) => import::run(a),
         Command::Report(a) => report::run(a),
         Command::Plot(a) => plot::run(a),
+        Command::Explain(a) => explain::run(a),
     }
 }

@@ -64,6 +64,10 @@ pub struct Args {
     /// One run instead of the whole experiment
     #[arg(long)]
     run: Option<i64>,
+    /// Only the runs of this model: lstm, linear, mlp (or imported), or all (default: the
+    /// model of --run, else that of the experiment's first run)
+    #[arg(long)]
+    model: Option<String>,
     /// Which phase the per-example metrics come from
     #[arg(long, value_enum, default_value_t = PhaseArg::Eval)]
     phase: PhaseArg,
@@ -158,23 +162,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .map_err(|_| anyhow::anyhow!("no run {r} in {}", args.db.display()))?,
         (None, None) => store.latest_experiment()?,
     };
-    params.insert("experiment".into(), Value::Text(experiment));
-    params.insert("run".into(), args.run.map_or(Value::Null, Value::Integer));
-    params.insert(
-        "phase".into(),
-        Value::Text(match args.phase {
-            PhaseArg::Eval => "eval".into(),
-            PhaseArg::Step => "step".into(),
-        }),
-    );
-    params.insert(
-        "split".into(),
-        match args.split {
-            SplitArg::Train => Value::Text("train".into()),
-            SplitArg::Test => Value::Text("test".into()),
-            SplitArg::All => Value::Null,
-        },
-    );
+    let phase = match args.phase {
+        PhaseArg::Eval => "eval",
+        PhaseArg::Step => "step",
+    };
+    let split = match args.split {
+        SplitArg::Train => Some("train"),
+        SplitArg::Test => Some("test"),
+        SplitArg::All => None,
+    };
+    params.extend(query::common_params(
+        &store,
+        &experiment,
+        args.run,
+        args.model.as_deref(),
+        phase,
+        split,
+    )?);
 
     let sections = query::run(&store, &sql, &params)?;
     let footers = canned
@@ -258,7 +262,7 @@ fn for_table(
     Ok((b, notes))
 }
 
-fn write(
+pub(crate) fn write(
     out: &mut impl Write,
     sections: &[Section],
     footers: &[(String, String)],

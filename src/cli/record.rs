@@ -1,5 +1,5 @@
-//! `trainlog record`: train an LSTM classifier over several seeds and record every example's
-//! dynamics into the log.
+//! `trainlog record`: train an LSTM classifier (or a shallow baseline) over several seeds and
+//! record every example's dynamics into the log.
 
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use tch::Device;
 use trainlog::dataset::{self, Dataset};
+use trainlog::model::ModelKind;
 use trainlog::run::{record_run, RunConfig, RunError, RunSpec, Start};
 use trainlog::seeds::parse_seeds;
 use trainlog::store::{Store, WriteLock};
@@ -34,8 +35,8 @@ enum DeviceArg {
     Cuda,
 }
 
-/// Train an LSTM classifier for each seed and record every example's logits, loss and
-/// correctness at every epoch, with its place in the data order.
+/// Train an LSTM classifier (or a shallow baseline, --model) for each seed and record every
+/// example's logits, loss and correctness at every epoch, with its place in the data order.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The dataset: mnist1d[:n=5000,seed=42], planted[:n=1000,classes=4,len=24,seed=0], or a
@@ -69,7 +70,12 @@ pub struct Args {
     #[arg(long, default_value = "trainlog.db")]
     db: PathBuf,
 
-    /// LSTM hidden size
+    /// The network: the LSTM, or a shallow baseline on the flattened sequence (linear =
+    /// multinomial logistic regression, mlp = one hidden ReLU layer of --hidden units; text
+    /// is one-hot encoded per position); record baselines into the LSTM runs' --experiment
+    #[arg(long, value_enum, default_value_t = ModelKind::Lstm)]
+    model: ModelKind,
+    /// LSTM hidden size (the MLP's hidden layer with --model mlp)
     #[arg(long, default_value_t = 128)]
     hidden: usize,
     /// LSTM layers
@@ -131,7 +137,7 @@ pub struct Args {
     checkpoint_every: usize,
     /// Continue the unfinished runs of the latest experiment in --db (or of --experiment, or
     /// only --run N) from their last checkpoint, with the settings they were started with
-    #[arg(long, conflicts_with_all = ["dataset", "seeds", "vary", "init_seed", "order_seed", "label_noise", "epochs", "parquet"])]
+    #[arg(long, conflicts_with_all = ["dataset", "seeds", "vary", "init_seed", "order_seed", "label_noise", "epochs", "parquet", "model"])]
     resume: bool,
     /// Also write the observations as a Hive-partitioned Parquet dataset into DIR while
     /// training (DIR/observations/experiment=…/run_id=…/epochs-F-L.parquet, one file per
@@ -183,6 +189,12 @@ impl Args {
         }
         if self.hidden == 0 || self.layers == 0 || self.embed_dim == 0 {
             bail!("--hidden, --layers and --embed-dim must be at least 1");
+        }
+        if self.model != ModelKind::Lstm && (self.layers != 1 || self.bidirectional) {
+            bail!(
+                "--layers and --bidirectional are LSTM settings: drop them with --model {}",
+                self.model.as_str()
+            );
         }
         if !(0.0..1.0).contains(&self.dropout) {
             bail!("--dropout must be in [0, 1)");
@@ -296,6 +308,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let data = dataset::load(&args.dataset)?.with_label_noise(args.label_noise, args.noise_seed)?;
     let model = trainer::model_config(
         &data,
+        args.model,
         args.hidden,
         args.layers,
         args.dropout,
@@ -325,7 +338,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let _lock = WriteLock::acquire(&args.db)?;
     let mut store = Store::open(&args.db)
         .with_context(|| format!("cannot open the log {}", args.db.display()))?;
-    let dataset_id = store.ensure_dataset(&data)?;
+    let unwritable = || format!("cannot write the log {}", args.db.display());
+    let dataset_id = store.ensure_dataset(&data).with_context(unwritable)?;
     let experiment = match &args.experiment {
         Some(e) => e.clone(),
         None => default_experiment(&store, &data.spec)?,
@@ -352,7 +366,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|c| Ok((c.init_seed, c.order_seed, serde_json::to_string(c)?)))
         .collect::<anyhow::Result<_>>()?;
-    let plans = store.plan_runs(&experiment, dataset_id, &planned)?;
+    let plans = store
+        .plan_runs(&experiment, dataset_id, &planned)
+        .with_context(unwritable)?;
     let items = configs
         .into_iter()
         .zip(plans)

@@ -381,20 +381,30 @@ impl Store {
     }
 
     /// Registers a run as running, and as the start of planned run `plan` (in the same
-    /// transaction); returns its id.
+    /// transaction: its own, or the caller's when one is open, as `import`'s is); returns its
+    /// id.
     pub fn create_planned_run(
         &self,
         run: &NewRun<'_>,
         plan: Option<i64>,
     ) -> Result<i64, StoreError> {
-        // With a plan, the run and its plan's link in one transaction; without, one INSERT (which
-        // may run inside a caller's transaction, as import's does).
-        let tx = match plan {
-            Some(_) => Some(self.conn.unchecked_transaction()?),
-            None => None,
-        };
-        let conn = &self.conn;
-        conn.execute(
+        let own = self.conn.is_autocommit();
+        if own {
+            self.conn.execute_batch("BEGIN")?;
+        }
+        let result = self.insert_run(run, plan);
+        if own {
+            match &result {
+                Ok(_) => self.conn.execute_batch("COMMIT")?,
+                Err(_) => self.conn.execute_batch("ROLLBACK")?,
+            }
+        }
+        result
+    }
+
+    fn insert_run(&self, run: &NewRun<'_>, plan: Option<i64>) -> Result<i64, StoreError> {
+        let tx = &self.conn;
+        tx.execute(
             "INSERT INTO runs (experiment, init_seed, order_seed, status, model, config, epochs, capture,
                                trainlog_version, libtorch_version, device, started_at)
              VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -412,13 +422,12 @@ impl Store {
                 now()
             ],
         )?;
-        let id = conn.last_insert_rowid();
-        if let (Some(plan), Some(tx)) = (plan, tx) {
+        let id = tx.last_insert_rowid();
+        if let Some(plan) = plan {
             tx.execute(
                 "UPDATE planned_runs SET run_id = ?2 WHERE plan_id = ?1",
                 params![plan, id],
             )?;
-            tx.commit()?;
         }
         Ok(id)
     }
