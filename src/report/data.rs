@@ -23,6 +23,9 @@ pub struct Source {
     pub experiment: String,
     pub runs: Vec<i64>,
     pub run: i64,
+    /// The model whose runs the canned queries read (`query::default_model`: that of the
+    /// experiment's first run, so baselines stay out of the seed statistics).
+    pub model: Option<String>,
 }
 
 /// The dataset and settings of an experiment (`queries/report/summary.sql`).
@@ -270,6 +273,7 @@ impl Source {
             experiment: String::new(),
             runs: Vec::new(),
             run: 0,
+            model: None,
         };
         let of_run = match run {
             Some(r) => {
@@ -299,6 +303,7 @@ impl Source {
             (None, Some(o)) => o.clone(),
             (None, None) => store.latest_experiment()?,
         };
+        src.model = crate::query::default_model(store, &src.experiment, None)?;
         let s = src.report_query(store, "summary", &[])?;
         if s[0].batch.num_rows() == 0 {
             return Err(ReportError::NoExperiment(src.experiment.clone(), db));
@@ -324,6 +329,10 @@ impl Source {
         p.insert("run".into(), Value::Null);
         p.insert("phase".into(), Value::Text("eval".into()));
         p.insert("split".into(), Value::Text("train".into()));
+        p.insert(
+            "model".into(),
+            self.model.clone().map_or(Value::Null, Value::Text),
+        );
         p
     }
 
