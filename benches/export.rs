@@ -12,51 +12,18 @@
 //! rows/s, bytes per row of the observation files, the bytes per row of each column and the
 //! peak RSS.
 
+mod synthetic;
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+use synthetic::{env, synthetic_dataset, CLASSES};
 use trainlog::capture::{logits_to_blob, observe};
-use trainlog::dataset::{Dataset, Example, Inputs, Split};
+use trainlog::dataset::Split;
 use trainlog::export::parquet::{export_parquet, ParquetOptions};
 use trainlog::export::Scope;
 use trainlog::store::{NewRun, ObservationRow, RunStatus, Store};
-
-const CLASSES: usize = 10;
-
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn synthetic_dataset(n: usize) -> Dataset {
-    let n_train = n * 4 / 5;
-    Dataset {
-        spec: format!("synthetic-export:n={n}"),
-        class_names: (0..CLASSES).map(|c| c.to_string()).collect(),
-        examples: (0..n)
-            .map(|i| Example {
-                source_id: i.to_string(),
-                split: if i < n_train {
-                    Split::Train
-                } else {
-                    Split::Test
-                },
-                label: (i % CLASSES) as u32,
-                orig_label: (i % CLASSES) as u32,
-                length: 1,
-            })
-            .collect(),
-        inputs: Inputs::Numeric {
-            seq_len: 1,
-            features: 1,
-            values: vec![0.0; n],
-        },
-        label_noise: 0.0,
-    }
-}
 
 /// Logits of one example: noise, plus a lead for the true class once it is learned.
 fn logits(rng: &mut ChaCha8Rng, label: usize, learned: bool, out: &mut [f32]) {

@@ -1,6 +1,7 @@
 //! The synthetic experiment the benchmarks share: `runs` runs × `epochs` epochs × `n` examples,
 //! 10 classes, written through the real recorder with the metrics computed as `record` does,
-//! and kept in target/ between runs (delete it to rebuild).
+//! and kept in target/ between runs (delete it to rebuild). Each bench uses part of it.
+#![allow(dead_code)]
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -21,7 +22,8 @@ pub fn env(name: &str, default: usize) -> usize {
 
 pub const CLASSES: usize = 10;
 
-fn synthetic_dataset(n: usize) -> Dataset {
+/// `n` examples of 10 classes (label = index mod 10), the first 80% train; no real inputs.
+pub fn synthetic_dataset(n: usize) -> Dataset {
     let n_train = n * 4 / 5;
     Dataset {
         spec: format!("synthetic:n={n}"),
