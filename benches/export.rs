@@ -59,6 +59,7 @@ fn build(path: &Path, target: u64, epochs: usize, n: usize) -> u64 {
                 epochs,
                 capture: "both",
                 device: "cpu",
+                logits: "f32",
             })
             .expect("run");
         store.begin().expect("begin");
@@ -75,9 +76,9 @@ fn build(path: &Path, target: u64, epochs: usize, n: usize) -> u64 {
                     position: pos.map(|p| p as i64),
                     batch: pos.map(|p| (p / 100) as i64),
                     pred: o.pred as i64,
-                    loss: o.loss,
-                    p_true: o.p_true,
-                    margin: o.margin,
+                    // f32 logits: loss and margin are recomputed from them on read.
+                    loss: None,
+                    margin: None,
                     logits: Some(&blob),
                 }))
                 .expect("insert");

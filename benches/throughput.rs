@@ -10,8 +10,10 @@
 //! `passes` is the cost of recording itself, `passes` against `none` the cost of the eval
 //! phase's extra forward passes over every example.
 
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tch::Device;
+use trainlog::capture::LogitsFormat;
 use trainlog::dataset;
 use trainlog::model::ModelKind;
 use trainlog::run::{record_run, RunSpec, Start};
@@ -79,17 +81,19 @@ fn main() {
                 train: &cfg,
                 seeds: Seeds { init: 0, order: 0 },
                 device: Device::Cpu,
-                store_logits: true,
+                logits: LogitsFormat::F32,
                 config_json: "{}".into(),
                 // As `record` does by default: a checkpoint after every epoch.
                 checkpoint_db: Some(&path),
                 checkpoint_every: 1,
                 parquet: None,
+                shard: None,
                 stop: &|| false,
             };
             let t = Instant::now();
-            let (_store, _, r) = record_run(
-                store,
+            let store = Arc::new(Mutex::new(store));
+            let (_, r) = record_run(
+                &store,
                 &spec,
                 Start::New { plan: None },
                 &mut |_| {},

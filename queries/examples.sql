@@ -16,10 +16,11 @@ WITH scope AS (
 ds AS (SELECT dataset_id FROM experiments WHERE experiment = :experiment),
 el AS (
     SELECT o.example_id,
-           avg(el2n(o.logits, e.label)) AS el2n,
-           stdev_samp(el2n(o.logits, e.label)) AS el2n_sd
+           avg(el2n(tl_logits(o.logits, r.logits), e.label)) AS el2n,
+           stdev_samp(el2n(tl_logits(o.logits, r.logits), e.label)) AS el2n_sd
     FROM observations o
     JOIN scope USING (run_id)
+    JOIN runs r ON r.run_id = o.run_id
     JOIN examples e ON e.dataset_id = (SELECT dataset_id FROM ds) AND e.example_id = o.example_id
     WHERE o.phase = 0 AND o.epoch = :k
     GROUP BY o.example_id

@@ -51,6 +51,115 @@ pub fn observe(logits: &[f32], label: u32) -> Observation {
     }
 }
 
+/// How a run stores its logits (`record --logits`): as little-endian f32 (4 bytes a class), as
+/// IEEE half floats (2 bytes a class), or not at all.
+///
+/// With f32 logits the log does not store `loss` and `margin`: they are recomputed from the
+/// logits on read ([`stored_values`]), with the same arithmetic and so the same bits. With f16
+/// or no logits they are stored, computed from the model's f32 logits, so that they stay exact.
+/// `p_true` is never stored: it is `exp(−loss)` (as [`observe`] computes it).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum LogitsFormat {
+    #[default]
+    F32,
+    F16,
+    None,
+}
+
+impl LogitsFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogitsFormat::F32 => "f32",
+            LogitsFormat::F16 => "f16",
+            LogitsFormat::None => "none",
+        }
+    }
+
+    /// The format a `runs.logits` value names (old logs: f32).
+    pub fn parse(s: &str) -> LogitsFormat {
+        match s {
+            "f16" => LogitsFormat::F16,
+            "none" => LogitsFormat::None,
+            _ => LogitsFormat::F32,
+        }
+    }
+
+    /// Whether `loss` and `margin` are stored (they cannot be recomputed exactly).
+    pub fn stores_values(self) -> bool {
+        self != LogitsFormat::F32
+    }
+
+    /// Appends the stored bytes of `logits` to `out` (nothing for `None`).
+    pub fn encode(self, logits: &[f32], out: &mut Vec<u8>) {
+        match self {
+            LogitsFormat::F32 => {
+                for z in logits {
+                    out.extend_from_slice(&z.to_le_bytes());
+                }
+            }
+            LogitsFormat::F16 => {
+                for z in logits {
+                    out.extend_from_slice(&half::f16::from_f32(*z).to_le_bytes());
+                }
+            }
+            LogitsFormat::None => {}
+        }
+    }
+
+    /// Stored bytes per logit.
+    pub fn width(self) -> usize {
+        match self {
+            LogitsFormat::F32 => 4,
+            LogitsFormat::F16 => 2,
+            LogitsFormat::None => 0,
+        }
+    }
+
+    /// The logits of a stored BLOB of this format, as f32.
+    pub fn decode(self, blob: &[u8]) -> Vec<f32> {
+        match self {
+            LogitsFormat::F16 => blob
+                .chunks_exact(2)
+                .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
+                .collect(),
+            _ => blob_to_logits(blob),
+        }
+    }
+}
+
+/// `(loss, p_true, margin)` of a stored observation: the stored `loss` and `margin` when there
+/// are (f16 or no logits), else recomputed from the f32 logits BLOB. `None` if neither is there.
+pub fn stored_values(
+    loss: Option<f64>,
+    margin: Option<f64>,
+    f32_logits: Option<&[u8]>,
+    label: u32,
+) -> Option<(f64, f64, f64)> {
+    match (loss, margin, f32_logits) {
+        (Some(l), Some(m), _) => Some((l, (-l).exp(), m)),
+        (_, _, Some(b)) => {
+            let z = blob_to_logits(b);
+            if z.len() < 2 || label as usize >= z.len() {
+                return None;
+            }
+            let o = observe(&z, label);
+            Some((o.loss, o.p_true, o.margin))
+        }
+        _ => None,
+    }
+}
+
 /// Packs f32 logits as little-endian bytes (the stored BLOB format).
 pub fn logits_to_blob(logits: &[f32], out: &mut Vec<u8>) {
     out.clear();

@@ -10,6 +10,7 @@ pub mod dataset;
 pub mod explain;
 pub mod export;
 pub mod import;
+pub mod merge;
 pub mod metrics;
 pub mod model;
 pub mod optim;

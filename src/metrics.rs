@@ -13,6 +13,7 @@
 //!   examples of the same split (type-7 linear interpolation, numpy's default), otherwise
 //!   `easy` if confidence ≥ 0.5, else `hard`.
 
+use crate::capture::stored_values;
 use crate::stats::quantile_sorted;
 use crate::store::{Store, StoreError};
 use rusqlite::params;
@@ -147,6 +148,10 @@ pub enum MetricsError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Sql(#[from] rusqlite::Error),
+    #[error(
+        "run {run}: an observation of example {example} has neither loss and margin nor f32 logits"
+    )]
+    NoValues { run: i64, example: i64 },
     #[error("run {run}: example {example} has {got} {phase} observations in epochs 1..{epochs}, expected {epochs}: the run is incomplete")]
     Incomplete {
         run: i64,
@@ -188,7 +193,7 @@ pub fn compute_run(store: &Store, run_id: i64) -> Result<usize, MetricsError> {
         let mut class_counts: Vec<Vec<Vec<(i64, i64)>>> = Vec::new();
         let mut acc: Vec<Option<Accumulator>> = vec![None; n];
         let mut st = tx.prepare_cached(
-            "SELECT epoch, example_id, pred, p_true, margin FROM observations
+            "SELECT epoch, example_id, pred, loss, margin, logits FROM observations
              WHERE run_id = ?1 AND phase = ?2 ORDER BY epoch, example_id",
         )?;
         let mut rows = st.query(params![run_id, phase])?;
@@ -207,8 +212,18 @@ pub fn compute_run(store: &Store, run_id: i64) -> Result<usize, MetricsError> {
             if epoch == 0 {
                 continue;
             }
+            // Stored loss and margin, or (f32 logits) recomputed from the logits.
+            let blob = match r.get_ref(5)? {
+                rusqlite::types::ValueRef::Blob(b) => Some(b),
+                _ => None,
+            };
+            let (_, p_true, margin) = stored_values(r.get(3)?, r.get(4)?, blob, label[ex] as u32)
+                .ok_or(MetricsError::NoValues {
+                run: run_id,
+                example: ex as i64,
+            })?;
             let a = acc[ex].get_or_insert_with(Accumulator::default);
-            a.push(epoch, correct, r.get(3)?, r.get(4)?);
+            a.push(epoch, correct, p_true, margin);
             last_epoch = epoch;
         }
         let mut ins = tx.prepare_cached(

@@ -8,9 +8,33 @@
 //! flattened (`time · vocab` values, the padding token included), which is computed as a sum of
 //! per-(position, token) weight rows, without building the one-hot matrix.
 
+use rand::Rng;
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
+
+/// The random stream of a run's dropout masks, seeded per (seed, epoch) by the trainer. It is
+/// the run's own (not libtorch's global generator, which the concurrent runs of `record
+/// --jobs` share), so a run draws the same masks however many run beside it.
+pub type DropoutRng = rand_chacha::ChaCha8Rng;
+
+/// Inverted dropout with a mask from `rng` (training) or none (`rng` is `None`: evaluation).
+fn dropout(x: &Tensor, p: f64, rng: Option<&mut DropoutRng>) -> Tensor {
+    match rng {
+        Some(rng) if p > 0.0 => {
+            let keep = (1.0 / (1.0 - p)) as f32;
+            let mask: Vec<f32> = (0..x.numel())
+                .map(|_| if rng.random::<f64>() < p { 0.0 } else { keep })
+                .collect();
+            let mask = Tensor::from_slice(&mask)
+                .view(x.size().as_slice())
+                .to_kind(x.kind())
+                .to_device(x.device());
+            x * mask
+        }
+        _ => x.shallow_clone(),
+    }
+}
 
 /// What the first layer sees.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -135,8 +159,8 @@ impl LstmClassifier {
     }
 
     /// Logits `[batch, classes]` for inputs `[batch, time, features]` (numeric, f32) or
-    /// `[batch, time]` (tokens, i64). `train` enables dropout.
-    pub fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+    /// `[batch, time]` (tokens, i64). `dropout`: the training's mask stream (None: eval mode).
+    pub fn forward_t(&self, xs: &Tensor, mut rng: Option<&mut DropoutRng>) -> Tensor {
         let x = match (&self.embed, &self.project) {
             (Some(e), _) => e.forward(xs),
             (None, Some(p)) => p.forward(xs),
@@ -145,26 +169,33 @@ impl LstmClassifier {
         let dirs = if self.config.bidirectional { 2 } else { 1 };
         let batch = x.size()[0];
         let zeros = Tensor::zeros(
-            [
-                (self.config.layers * dirs) as i64,
-                batch,
-                self.config.hidden as i64,
-            ],
+            [dirs as i64, batch, self.config.hidden as i64],
             (Kind::Float, x.device()),
         );
-        let weights: Vec<&Tensor> = self.weights.iter().collect();
-        let (out, _, _) = x.lstm(
-            &[&zeros, &zeros],
-            &weights,
-            true,
-            self.config.layers as i64,
-            self.config.dropout,
-            train,
-            self.config.bidirectional,
-            true,
-        );
-        let last = out.select(1, -1);
-        let last = last.dropout(self.config.dropout, train);
+        // One layer at a time, with this model's own dropout between the layers.
+        let per_layer = 4 * dirs;
+        let mut h = x;
+        for layer in 0..self.config.layers {
+            if layer > 0 {
+                h = dropout(&h, self.config.dropout, rng.as_deref_mut());
+            }
+            let weights: Vec<&Tensor> = self.weights[layer * per_layer..(layer + 1) * per_layer]
+                .iter()
+                .collect();
+            let (out, _, _) = h.lstm(
+                &[&zeros, &zeros],
+                &weights,
+                true,
+                1,
+                0.0,
+                rng.is_some(),
+                self.config.bidirectional,
+                true,
+            );
+            h = out;
+        }
+        let last = h.select(1, -1);
+        let last = dropout(&last, self.config.dropout, rng);
         self.head.forward(&last)
     }
 }
@@ -261,11 +292,11 @@ impl FlatClassifier {
         }
     }
 
-    pub fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+    pub fn forward_t(&self, xs: &Tensor, rng: Option<&mut DropoutRng>) -> Tensor {
         let z = self.first.forward(xs);
         match &self.head {
             None => z,
-            Some(head) => head.forward(&z.relu().dropout(self.dropout, train)),
+            Some(head) => head.forward(&dropout(&z.relu(), self.dropout, rng)),
         }
     }
 }
@@ -287,11 +318,11 @@ impl Classifier {
         }
     }
 
-    /// Logits `[batch, classes]`; `train` enables dropout.
-    pub fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+    /// Logits `[batch, classes]`; `rng`: training, with dropout masks from it (None: eval).
+    pub fn forward_t(&self, xs: &Tensor, rng: Option<&mut DropoutRng>) -> Tensor {
         match self {
-            Classifier::Lstm(m) => m.forward_t(xs, train),
-            Classifier::Flat(m) => m.forward_t(xs, train),
+            Classifier::Lstm(m) => m.forward_t(xs, rng),
+            Classifier::Flat(m) => m.forward_t(xs, rng),
         }
     }
 }

@@ -1,11 +1,12 @@
-//! The recorder: the single writer. It runs on its own thread, receives the trainer's events
-//! over a bounded channel, turns each example's logits into an observation row (the capture
-//! arithmetic of [`crate::capture`]) and commits when the trainer says the epochs so far can
-//! be reproduced ([`Event::Commit`]: after every epoch, or every checkpoint), so that an epoch
-//! is in the log completely or not at all.
+//! The recorder. It runs on its own thread, receives the trainer's events over a bounded
+//! channel, turns each example's logits into an observation row (the capture arithmetic of
+//! [`crate::capture`]) and commits when the trainer says the epochs so far can be reproduced
+//! ([`Event::Commit`]: after every epoch, or every checkpoint), so that an epoch is in the log
+//! completely or not at all. All recorders of a `record` share its one connection
+//! ([`SharedStore`]), which writes one commit at a time.
 
-use crate::capture::{logits_to_blob, observe};
-use crate::store::{EpochRow, ObservationRow, Store, StoreError};
+use crate::capture::{observe, LogitsFormat};
+use crate::store::{lock, EpochRow, ObservationRow, SharedStore, Store, StoreError};
 use crate::trainer::{Event, Phase, Sink, TrainError};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
@@ -17,8 +18,8 @@ pub struct RunTarget {
     /// Labels by example index (the labels trained on).
     pub labels: Vec<u32>,
     pub n_classes: usize,
-    /// Store the raw logits (otherwise only the derived values).
-    pub store_logits: bool,
+    /// How the raw logits are stored (f32: `loss` and `margin` are derived from them on read).
+    pub logits: LogitsFormat,
 }
 
 /// What a recorder wrote.
@@ -51,53 +52,62 @@ pub enum RecordError {
 /// committed, e.g. to write the same epochs as Parquet; an error stops the recording.
 pub type OnCommit = Box<dyn FnMut(&Store, u32, u32) -> Result<(), String> + Send>;
 
-/// Writes one run's events into the store.
+/// One observation waiting for its commit (its logits' bytes are in `Recorder::blobs`).
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    phase: u8,
+    epoch: u32,
+    example: u32,
+    position: Option<u32>,
+    batch: Option<u32>,
+    pred: u32,
+    loss: f64,
+    margin: f64,
+}
+
+/// Writes one run's events into the store. The rows of the epochs since the last commit are
+/// kept in memory (compactly: the values and the encoded logits) and written, sorted by the
+/// table's key, in one transaction when the trainer says they can be committed. Many
+/// recorders can share one store (`record --jobs`): each commit holds the connection only for
+/// its own transaction, so a run's epoch is in the log completely or not at all.
 pub struct Recorder {
-    store: Store,
+    store: SharedStore,
     target: RunTarget,
     on_commit: Option<OnCommit>,
-    /// The first epoch of the open transaction.
-    open_first: Option<u32>,
-    in_tx: bool,
-    open_rows: u64,
-    /// Epochs ended but not yet committed.
-    open_epochs: u32,
+    pending: Vec<Pending>,
+    /// The pending rows' logits, `width · n_classes` bytes each, in arrival order.
+    blobs: Vec<u8>,
+    epochs: Vec<EpochRow>,
     stats: RecordStats,
-    blob: Vec<u8>,
+    order: Vec<u32>,
 }
 
 impl Recorder {
-    pub fn new(store: Store, target: RunTarget) -> Self {
+    pub fn new(store: SharedStore, target: RunTarget) -> Self {
         Self::with_on_commit(store, target, None)
     }
 
     /// A recorder that calls `on_commit` before every commit.
-    pub fn with_on_commit(store: Store, target: RunTarget, on_commit: Option<OnCommit>) -> Self {
+    pub fn with_on_commit(
+        store: SharedStore,
+        target: RunTarget,
+        on_commit: Option<OnCommit>,
+    ) -> Self {
         Recorder {
             store,
             target,
             on_commit,
-            open_first: None,
-            in_tx: false,
-            open_rows: 0,
-            open_epochs: 0,
+            pending: Vec::new(),
+            blobs: Vec::new(),
+            epochs: Vec::new(),
             stats: RecordStats::default(),
-            blob: Vec::with_capacity(64),
+            order: Vec::new(),
         }
     }
 
-    fn ensure_tx(&mut self) -> Result<(), RecordError> {
-        if !self.in_tx {
-            self.store.begin()?;
-            self.in_tx = true;
-        }
-        Ok(())
-    }
-
-    /// Handles one event: a batch's rows join the epoch's transaction; an epoch's end writes
-    /// its summary and commits.
+    /// Handles one event: a batch's rows and an epoch's summary wait for the next commit,
+    /// which writes them in one transaction.
     pub fn handle(&mut self, event: Event) -> Result<(), RecordError> {
-        self.ensure_tx()?;
         match event {
             Event::Batch(b) => {
                 let c = self.target.n_classes;
@@ -109,69 +119,38 @@ impl Recorder {
                         classes: c,
                     });
                 }
-                // The whole batch's logits as stored bytes, once; each row takes its slice.
-                if self.target.store_logits {
-                    logits_to_blob(&b.logits, &mut self.blob);
-                }
-                let rows = b
-                    .examples
-                    .iter()
-                    .zip(b.logits.chunks_exact(c))
-                    .enumerate()
-                    .map(|(j, (&ex, z))| {
-                        let o = observe(z, self.target.labels[ex as usize]);
-                        let (position, batch) = match b.phase {
-                            Phase::Step => (
-                                Some(b.first_position as i64 + j as i64),
-                                Some(b.batch as i64),
-                            ),
-                            Phase::Eval => (None, None),
-                        };
-                        ObservationRow {
-                            run_id: self.target.run_id,
-                            phase: b.phase as i64,
-                            epoch: b.epoch as i64,
-                            example_id: ex as i64,
-                            position,
-                            batch,
-                            pred: o.pred as i64,
-                            loss: o.loss,
-                            p_true: o.p_true,
-                            margin: o.margin,
-                            logits: self
-                                .target
-                                .store_logits
-                                .then(|| &self.blob[j * c * 4..(j + 1) * c * 4]),
-                        }
+                self.target.logits.encode(&b.logits, &mut self.blobs);
+                self.pending.reserve(b.examples.len());
+                for (j, (&ex, z)) in b.examples.iter().zip(b.logits.chunks_exact(c)).enumerate() {
+                    let o = observe(z, self.target.labels[ex as usize]);
+                    let (position, batch) = match b.phase {
+                        Phase::Step => (Some(b.first_position + j as u32), Some(b.batch)),
+                        Phase::Eval => (None, None),
+                    };
+                    self.pending.push(Pending {
+                        phase: b.phase as u8,
+                        epoch: b.epoch,
+                        example: ex,
+                        position,
+                        batch,
+                        pred: o.pred,
+                        loss: o.loss,
+                        margin: o.margin,
                     });
-                self.open_rows += self.store.insert_observations(rows)?;
-            }
-            Event::EpochEnd(s) => {
-                self.store.insert_epoch(&EpochRow {
-                    run_id: self.target.run_id,
-                    epoch: s.epoch as i64,
-                    train_loss: s.train_loss,
-                    train_acc: s.train_acc,
-                    eval_train_acc: s.eval_train_acc,
-                    test_loss: s.test_loss,
-                    test_acc: s.test_acc,
-                    wall_s: s.wall_s,
-                })?;
-                self.open_epochs += 1;
-                self.open_first.get_or_insert(s.epoch);
-            }
-            Event::Commit { epoch, obsolete } => {
-                if let Some(hook) = self.on_commit.as_mut() {
-                    hook(&self.store, self.open_first.unwrap_or(epoch), epoch)
-                        .map_err(RecordError::OnCommit)?;
                 }
-                self.open_first = None;
-                self.store.commit()?;
-                self.in_tx = false;
-                self.stats.rows += self.open_rows;
-                self.open_rows = 0;
-                self.stats.epochs_committed += self.open_epochs;
-                self.open_epochs = 0;
+            }
+            Event::EpochEnd(s) => self.epochs.push(EpochRow {
+                run_id: self.target.run_id,
+                epoch: s.epoch as i64,
+                train_loss: s.train_loss,
+                train_acc: s.train_acc,
+                eval_train_acc: s.eval_train_acc,
+                test_loss: s.test_loss,
+                test_acc: s.test_acc,
+                wall_s: s.wall_s,
+            }),
+            Event::Commit { epoch, obsolete } => {
+                self.commit(epoch)?;
                 // Older checkpoints are not needed once a newer one's epochs are visible.
                 for f in obsolete {
                     let _ = std::fs::remove_file(f);
@@ -181,35 +160,85 @@ impl Recorder {
         Ok(())
     }
 
-    /// Ends the run's writing: an epoch that did not end is rolled back. Returns the store.
-    pub fn finish(mut self) -> (Store, Result<RecordStats, RecordError>) {
-        let r = self.rollback_open();
-        (self.store, r.map(|_| self.stats))
+    /// Writes the pending rows and epochs in one transaction, in key order (so that SQLite
+    /// fills its pages instead of splitting them).
+    fn commit(&mut self, epoch: u32) -> Result<(), RecordError> {
+        let first = self.epochs.first().map_or(epoch, |e| e.epoch as u32);
+        let p = &self.pending;
+        self.order.clear();
+        self.order.extend(0..p.len() as u32);
+        self.order.sort_unstable_by_key(|&i| {
+            let r = &p[i as usize];
+            (r.phase, r.epoch, r.example)
+        });
+        let width = self.target.logits.width() * self.target.n_classes;
+        let stores_values = self.target.logits.stores_values();
+        let run_id = self.target.run_id;
+        let store = lock(&self.store);
+        store.begin()?;
+        let written = (|| -> Result<u64, RecordError> {
+            let rows = self.order.iter().map(|&i| {
+                let r = &p[i as usize];
+                let at = i as usize * width;
+                ObservationRow {
+                    run_id,
+                    phase: r.phase as i64,
+                    epoch: r.epoch as i64,
+                    example_id: r.example as i64,
+                    position: r.position.map(i64::from),
+                    batch: r.batch.map(i64::from),
+                    pred: r.pred as i64,
+                    loss: stores_values.then_some(r.loss),
+                    margin: stores_values.then_some(r.margin),
+                    logits: (width > 0).then(|| &self.blobs[at..at + width]),
+                }
+            });
+            let n = store.insert_observations(rows)?;
+            for e in &self.epochs {
+                store.insert_epoch(e)?;
+            }
+            if let Some(hook) = self.on_commit.as_mut() {
+                hook(&store, first, epoch).map_err(RecordError::OnCommit)?;
+            }
+            Ok(n)
+        })();
+        let n = match written {
+            Ok(n) => {
+                store.commit()?;
+                n
+            }
+            Err(e) => {
+                let _ = store.rollback();
+                return Err(e);
+            }
+        };
+        drop(store);
+        self.stats.rows += n;
+        self.stats.epochs_committed += self.epochs.len() as u32;
+        self.pending.clear();
+        self.blobs.clear();
+        self.epochs.clear();
+        Ok(())
     }
 
-    fn rollback_open(&mut self) -> Result<(), RecordError> {
-        if self.in_tx {
-            self.store.rollback()?;
-            self.in_tx = false;
-            self.stats.rows_rolled_back += self.open_rows;
-            self.open_rows = 0;
-            self.open_epochs = 0;
-            self.open_first = None;
-        }
-        Ok(())
+    /// Ends the run's writing: epochs that were not committed are dropped.
+    pub fn finish(mut self) -> Result<RecordStats, RecordError> {
+        self.stats.rows_rolled_back += self.pending.len() as u64;
+        self.pending.clear();
+        Ok(self.stats)
     }
 }
 
 /// A recorder on its own thread, fed through a bounded channel.
 pub struct RecorderThread {
     sender: SyncSender<Event>,
-    join: JoinHandle<(Store, Result<RecordStats, RecordError>)>,
+    join: JoinHandle<Result<RecordStats, RecordError>>,
 }
 
 impl RecorderThread {
     /// Starts the writer thread. `capacity` bounds the batches in flight (and so the memory).
     pub fn spawn(
-        store: Store,
+        store: SharedStore,
         target: RunTarget,
         capacity: usize,
         on_commit: Option<OnCommit>,
@@ -229,23 +258,19 @@ impl RecorderThread {
         }
     }
 
-    /// Closes the channel, waits for the writer and returns the store and what was written.
-    pub fn finish(self) -> (Store, Result<RecordStats, RecordError>) {
+    /// Closes the channel, waits for the writer and returns what was written.
+    pub fn finish(self) -> Result<RecordStats, RecordError> {
         drop(self.sender);
         self.join.join().expect("the writer thread panicked")
     }
 }
 
-fn run_writer(
-    mut rec: Recorder,
-    receiver: Receiver<Event>,
-) -> (Store, Result<RecordStats, RecordError>) {
+fn run_writer(mut rec: Recorder, receiver: Receiver<Event>) -> Result<RecordStats, RecordError> {
     for event in receiver.iter() {
         if let Err(e) = rec.handle(event) {
             // Stop receiving: the trainer's next send fails and training stops.
             drop(receiver);
-            let (store, _) = rec.finish();
-            return (store, Err(e));
+            return Err(e);
         }
     }
     rec.finish()

@@ -4,7 +4,7 @@
 
 use crate::checkpoint::{self, Checkpoint, CheckpointError};
 use crate::dataset::{Dataset, Inputs, Split};
-use crate::model::{Classifier, InputSpec, ModelConfig, ModelKind};
+use crate::model::{Classifier, DropoutRng, InputSpec, ModelConfig, ModelKind};
 use crate::optim::Optimizer;
 use crate::seeds::epoch_seed;
 use rand::seq::SliceRandom;
@@ -196,6 +196,9 @@ pub enum TrainError {
 const ORDER_SALT: u64 = 0x006f_7264_6572;
 const DROPOUT_SALT: u64 = 0x6472_6f70;
 
+/// Held while a run seeds libtorch's global generator and initialises its weights from it.
+static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// The dataset's inputs and labels as tensors on the training device.
 struct DeviceData {
     xs: Tensor,
@@ -292,9 +295,15 @@ pub fn train(
     }
     let dd = DeviceData::new(data, device);
 
-    tch::manual_seed(seeds.init as i64);
-    let vs = nn::VarStore::new(device);
-    let net = Classifier::new(&vs.root(), model);
+    // The initialisation draws from libtorch's global generator: one run at a time seeds and
+    // draws it (`record --jobs` runs several at once; nothing else in training draws from it).
+    let (vs, net) = {
+        let _only = INIT.lock().unwrap_or_else(|e| e.into_inner());
+        tch::manual_seed(seeds.init as i64);
+        let vs = nn::VarStore::new(device);
+        let net = Classifier::new(&vs.root(), model);
+        (vs, net)
+    };
     let mut opt = Optimizer::new(&vs, cfg.optimizer, cfg.lr, cfg.momentum, cfg.weight_decay);
     let mut saved: Vec<PathBuf> = control
         .checkpoint_dir
@@ -358,7 +367,8 @@ pub fn train(
             epoch as u64,
             ORDER_SALT,
         )));
-        tch::manual_seed(epoch_seed(seeds.init, epoch as u64, DROPOUT_SALT) as i64);
+        let mut masks =
+            DropoutRng::seed_from_u64(epoch_seed(seeds.init, epoch as u64, DROPOUT_SALT));
         opt.set_lr(cfg.schedule.lr(cfg.lr, epoch as usize, cfg.epochs));
 
         let (mut loss_sum, mut correct_sum) = (0f64, 0f64);
@@ -369,7 +379,7 @@ pub fn train(
             let idx = Tensor::from_slice(chunk).to_device(device);
             let xs = dd.xs.index_select(0, &idx);
             let ys = dd.ys.index_select(0, &idx);
-            let logits = net.forward_t(&xs, true);
+            let logits = net.forward_t(&xs, Some(&mut masks));
             let loss = logits.cross_entropy_for_logits(&ys);
             let loss_v = f64::try_from(&loss)?;
             if !loss_v.is_finite() {
@@ -491,7 +501,7 @@ fn evaluate(
         let xs = dd.xs.index_select(0, &t);
         let ys = dd.ys.index_select(0, &t);
         let is_test = dd.is_test.index_select(0, &t);
-        let logits = net.forward_t(&xs, false);
+        let logits = net.forward_t(&xs, None);
         let losses = logits
             .log_softmax(-1, Kind::Float)
             .gather(1, &ys.unsqueeze(1), false)

@@ -51,8 +51,11 @@ pub fn fails(args: &[&str]) -> String {
     String::from_utf8(out.stderr).unwrap()
 }
 
+/// Opens a log with trainlog's SQL functions, which its `dynamics` view uses.
 pub fn open(db: &Path) -> Connection {
-    Connection::open(db).unwrap()
+    let c = Connection::open(db).unwrap();
+    trainlog::store::functions::register(&c).unwrap();
+    c
 }
 
 pub fn count(conn: &Connection, sql: &str) -> i64 {

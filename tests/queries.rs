@@ -123,7 +123,7 @@ fn observe(
 ) {
     c.execute(
         "INSERT INTO observations (run_id, phase, epoch, example_id, position, batch, pred, loss,
-             p_true, margin, logits) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             margin, logits) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         rusqlite::params![
             run,
             phase,
@@ -132,8 +132,8 @@ fn observe(
             position,
             position.map(|p| p / 2),
             pred,
+            // p_true is read back as exp(−loss).
             -p_true.ln(),
-            p_true,
             margin,
             logits
         ],

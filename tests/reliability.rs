@@ -384,6 +384,7 @@ fn readers_see_complete_epochs_only_while_training_runs() {
                 rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
             )
             .unwrap();
+            trainlog::store::functions::register(&c).unwrap();
             c.busy_timeout(Duration::from_secs(30)).unwrap();
             c.query_row(&sql, [], |r| Ok(vec![r.get(0)?, r.get(1)?, r.get(2)?]))
                 .unwrap()

@@ -6,7 +6,9 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
+use trainlog::capture::LogitsFormat;
 use trainlog::dataset::{Dataset, Example, Inputs, Split};
 use trainlog::metrics::compute_run;
 use trainlog::recorder::{Recorder, RunTarget};
@@ -82,19 +84,21 @@ pub fn build(path: &std::path::Path, runs: usize, epochs: usize, n: usize) {
                 epochs,
                 capture: "both",
                 device: "cpu",
+                logits: "f32",
             })
             .expect("run");
         let learned: Vec<f64> = difficulty
             .iter()
             .map(|d| 1.0 + d * d * epochs as f64 * 0.8 + rng.random::<f64>() * 3.0)
             .collect();
+        let shared = Arc::new(Mutex::new(store));
         let mut rec = Recorder::new(
-            store,
+            shared.clone(),
             RunTarget {
                 run_id,
                 labels: data.examples.iter().map(|e| e.label).collect(),
                 n_classes: CLASSES,
-                store_logits: true,
+                logits: LogitsFormat::F32,
             },
         );
         let t = Instant::now();
@@ -166,9 +170,12 @@ pub fn build(path: &std::path::Path, runs: usize, epochs: usize, n: usize) {
             .expect("commit");
         }
         write_s += t.elapsed().as_secs_f64();
-        let (s, stats) = rec.finish();
-        rows += stats.expect("recorded").rows;
-        store = s;
+        rows += rec.finish().expect("recorded").rows;
+        store = Arc::try_unwrap(shared)
+            .ok()
+            .expect("the recorder is done")
+            .into_inner()
+            .expect("not poisoned");
         let t = Instant::now();
         compute_run(&store, run_id).expect("metrics");
         metrics_s += t.elapsed().as_secs_f64();
@@ -191,7 +198,7 @@ pub fn build(path: &std::path::Path, runs: usize, epochs: usize, n: usize) {
 pub fn log(runs: usize, epochs: usize, n: usize) -> PathBuf {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("target")
-        .join(format!("bench-queries-{runs}x{epochs}x{n}.db"));
+        .join(format!("bench-queries-v4-{runs}x{epochs}x{n}.db"));
     if !path.exists() {
         let tmp = path.with_extension("partial");
         let _ = std::fs::remove_file(&tmp);

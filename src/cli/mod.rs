@@ -3,6 +3,7 @@
 mod explain;
 mod export;
 mod import;
+mod merge;
 mod metrics;
 mod plot;
 mod query;
@@ -28,6 +29,7 @@ enum Command {
     Metrics(metrics::Args),
     Export(export::Args),
     Import(import::Args),
+    Merge(merge::Args),
     Report(report::Args),
     Plot(plot::Args),
     Explain(explain::Args),
@@ -40,6 +42,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Metrics(a) => metrics::run(a),
         Command::Export(a) => export::run(a),
         Command::Import(a) => import::run(a),
+        Command::Merge(a) => merge::run(a),
         Command::Report(a) => report::run(a),
         Command::Plot(a) => plot::run(a),
         Command::Explain(a) => explain::run(a),

@@ -2,18 +2,19 @@
 //! record every example's dynamics into the log.
 
 use anyhow::{bail, Context};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tch::Device;
+use trainlog::capture::LogitsFormat;
 use trainlog::dataset::{self, Dataset};
 use trainlog::model::ModelKind;
-use trainlog::run::{record_run, RunConfig, RunError, RunSpec, Start};
+use trainlog::run::{begin_run, continue_run, RunConfig, RunError, RunReport, RunSpec, Start};
 use trainlog::seeds::parse_seeds;
-use trainlog::store::{Store, WriteLock};
+use trainlog::store::{lock, SharedStore, Store, WriteLock};
 use trainlog::trainer::{self, Capture, OptimizerKind, Schedule, Seeds, TrainConfig, TrainError};
 
 /// Which seed the seed list varies.
@@ -119,12 +120,21 @@ pub struct Args {
     /// training forward passes, with positions), both, or none
     #[arg(long, value_enum, default_value_t = Capture::Both)]
     capture: Capture,
-    /// Do not store raw logits (only loss, p_true, margin and pred)
-    #[arg(long)]
+    /// How to store the raw logits: f32 (loss and margin are then computed from them when
+    /// read), f16 (half the bytes; loss and margin stored exactly), or none (only loss, p_true,
+    /// margin and pred)
+    #[arg(long, value_enum, default_value_t = LogitsFormat::F32, value_name = "FORMAT")]
+    logits: LogitsFormat,
+    /// The same as --logits none
+    #[arg(long, conflicts_with = "logits")]
     no_logits: bool,
-    /// libtorch intra-op threads (default: all cores)
+    /// libtorch intra-op threads in all, shared among the --jobs (default: all cores)
     #[arg(long)]
     threads: Option<usize>,
+    /// Record this many seeds at once, each with --threads / N intra-op threads, all writing
+    /// the one --db (the rows are those of --jobs 1 with as many threads a run)
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    jobs: usize,
     #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
     device: DeviceArg,
     /// No progress bars
@@ -137,13 +147,19 @@ pub struct Args {
     checkpoint_every: usize,
     /// Continue the unfinished runs of the latest experiment in --db (or of --experiment, or
     /// only --run N) from their last checkpoint, with the settings they were started with
-    #[arg(long, conflicts_with_all = ["dataset", "seeds", "vary", "init_seed", "order_seed", "label_noise", "epochs", "parquet", "model"])]
+    #[arg(long, conflicts_with_all = ["dataset", "seeds", "vary", "init_seed", "order_seed", "label_noise", "epochs", "parquet", "model", "logits", "no_logits"])]
     resume: bool,
     /// Also write the observations as a Hive-partitioned Parquet dataset into DIR while
     /// training (DIR/observations/experiment=…/run_id=…/epochs-F-L.parquet, one file per
     /// committed epoch range, each complete before it appears)
     #[arg(long, value_name = "DIR")]
     parquet: Option<PathBuf>,
+    /// Write each run as its own log (a shard), DIR/EXPERIMENT-MODEL-iINIT-oORDER.db, instead
+    /// of into --db, so that runs can be recorded on different machines; combine the shards
+    /// with `trainlog merge`. Needs --experiment (the same on every machine). With --parquet,
+    /// each shard's files go to PARQUET/observations/experiment=…/shard=NAME/
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["db", "resume"])]
+    shard_dir: Option<PathBuf>,
     /// With --resume: only this run
     #[arg(long, requires = "resume", value_name = "N")]
     run: Option<i64>,
@@ -207,6 +223,9 @@ impl Args {
         }
         if self.threads == Some(0) {
             bail!("--threads must be at least 1");
+        }
+        if self.jobs == 0 {
+            bail!("--jobs must be at least 1");
         }
         if self.checkpoint_every == 0 {
             bail!("--checkpoint-every must be at least 1");
@@ -294,6 +313,8 @@ impl Signals {
 struct Item {
     config: RunConfig,
     start: Start,
+    /// Which of the logs it is recorded into.
+    log: usize,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -327,63 +348,165 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         clip_grad: (args.clip_grad > 0.0).then_some(args.clip_grad),
         capture: args.capture,
     };
-    let threads = args
+    // Each job's share of the intra-op threads; it is part of the run's configuration, since
+    // results on CPU can depend on it.
+    let jobs = args.jobs.clamp(1, pairs.len().max(1));
+    let threads = (args
         .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        / jobs)
+        .max(1);
 
     if let Some(dir) = &args.parquet {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("--parquet {}: cannot create the folder", dir.display()))?;
     }
-    let _lock = WriteLock::acquire(&args.db)?;
-    let mut store = Store::open(&args.db)
-        .with_context(|| format!("cannot open the log {}", args.db.display()))?;
-    let unwritable = || format!("cannot write the log {}", args.db.display());
-    let dataset_id = store.ensure_dataset(&data).with_context(unwritable)?;
-    let experiment = match &args.experiment {
-        Some(e) => e.clone(),
-        None => default_experiment(&store, &data.spec)?,
+    let logits = if args.no_logits {
+        LogitsFormat::None
+    } else {
+        args.logits
     };
     let device_name = format!("{device:?}").to_lowercase();
-    let configs: Vec<RunConfig> = pairs
+    let config = |seeds: &Seeds, shard: Option<String>| RunConfig {
+        dataset: data.spec.clone(),
+        label_noise: data.label_noise,
+        noise_seed: args.noise_seed,
+        model: model.clone(),
+        train: cfg.clone(),
+        init_seed: seeds.init,
+        order_seed: seeds.order,
+        threads,
+        device: device_name.clone(),
+        store_logits: logits != LogitsFormat::None,
+        logits,
+        checkpoint_every: args.checkpoint_every,
+        parquet: args.parquet.clone(),
+        shard,
+    };
+    let Some(dir) = &args.shard_dir else {
+        let log = Log::open(&args.db)?;
+        let mut store = lock(&log.store);
+        let experiment = match &args.experiment {
+            Some(e) => e.clone(),
+            None => default_experiment(&store, &data.spec)?,
+        };
+        let configs: Vec<RunConfig> = pairs.iter().map(|s| config(s, None)).collect();
+        let plans = plan(&mut store, &log.db, &experiment, &data, &configs)?;
+        drop(store);
+        let items = configs
+            .into_iter()
+            .zip(plans)
+            .map(|(config, plan)| Item {
+                config,
+                start: Start::New { plan: Some(plan) },
+                log: 0,
+            })
+            .collect();
+        return execute(vec![log], &args, &experiment, items, Some(data), &signals);
+    };
+    // Shards: one log a run, DIR/EXPERIMENT-MODEL-iINIT-oORDER.db.
+    let Some(experiment) = args.experiment.clone() else {
+        bail!("--shard-dir needs --experiment NAME: give the shards of every machine the same name, so that `trainlog merge` makes them one experiment");
+    };
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("--shard-dir {}: cannot create the folder", dir.display()))?;
+    let mut logs = Vec::new();
+    let mut items = Vec::new();
+    let named: Vec<(String, PathBuf)> = pairs
         .iter()
-        .map(|seeds| RunConfig {
-            dataset: data.spec.clone(),
-            label_noise: data.label_noise,
-            noise_seed: args.noise_seed,
-            model: model.clone(),
-            train: cfg.clone(),
-            init_seed: seeds.init,
-            order_seed: seeds.order,
-            threads,
-            device: device_name.clone(),
-            store_logits: !args.no_logits,
-            checkpoint_every: args.checkpoint_every,
-            parquet: args.parquet.clone(),
+        .map(|s| {
+            let name = shard_name(&experiment, args.model, s);
+            let path = dir.join(format!("{name}.db"));
+            (name, path)
         })
         .collect();
+    if let Some((_, path)) = named.iter().find(|(_, p)| p.exists()) {
+        bail!(
+            "shard {} exists: finish it with `trainlog record --resume --db {}`, or record into another --shard-dir",
+            path.display(),
+            path.display()
+        );
+    }
+    for (k, (seeds, (name, path))) in pairs.iter().zip(named).enumerate() {
+        let log = Log::open(&path)?;
+        let c = config(seeds, Some(name));
+        let plans = plan(
+            &mut lock(&log.store),
+            &path,
+            &experiment,
+            &data,
+            std::slice::from_ref(&c),
+        )?;
+        logs.push(log);
+        items.push(Item {
+            config: c,
+            start: Start::New {
+                plan: plans.first().copied(),
+            },
+            log: k,
+        });
+    }
+    execute(logs, &args, &experiment, items, Some(data), &signals)
+}
+
+/// A shard's name: its experiment, model and seeds (file-name safe).
+fn shard_name(experiment: &str, model: ModelKind, seeds: &Seeds) -> String {
+    let safe: String = experiment
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{safe}-{}-i{}-o{}", model.as_str(), seeds.init, seeds.order)
+}
+
+/// Creates the experiment in `store` if needed and plans its runs; returns the plans' ids.
+fn plan(
+    store: &mut Store,
+    db: &Path,
+    experiment: &str,
+    data: &Dataset,
+    configs: &[RunConfig],
+) -> anyhow::Result<Vec<i64>> {
+    let unwritable = || format!("cannot write the log {}", db.display());
+    let dataset_id = store.ensure_dataset(data).with_context(unwritable)?;
     let planned: Vec<(u64, u64, String)> = configs
         .iter()
         .map(|c| Ok((c.init_seed, c.order_seed, serde_json::to_string(c)?)))
         .collect::<anyhow::Result<_>>()?;
-    let plans = store
-        .plan_runs(&experiment, dataset_id, &planned)
-        .with_context(unwritable)?;
-    let items = configs
-        .into_iter()
-        .zip(plans)
-        .map(|(config, plan)| Item {
-            config,
-            start: Start::New { plan: Some(plan) },
+    store
+        .plan_runs(experiment, dataset_id, &planned)
+        .with_context(unwritable)
+}
+
+/// A log being written: its path, its one connection and its write lock.
+struct Log {
+    db: PathBuf,
+    store: SharedStore,
+    _lock: WriteLock,
+}
+
+impl Log {
+    fn open(db: &Path) -> anyhow::Result<Log> {
+        let lock = WriteLock::acquire(db)?;
+        let store =
+            Store::open(db).with_context(|| format!("cannot open the log {}", db.display()))?;
+        Ok(Log {
+            db: db.to_path_buf(),
+            store: Arc::new(Mutex::new(store)),
+            _lock: lock,
         })
-        .collect();
-    execute(&mut store, &args, &experiment, items, Some(data), &signals)
+    }
 }
 
 /// `record --resume`: finishes the unfinished runs of an experiment.
 fn resume(args: &Args, signals: &Signals) -> anyhow::Result<ExitCode> {
-    if args.threads == Some(0) {
-        bail!("--threads must be at least 1");
+    if args.threads == Some(0) || args.jobs == 0 {
+        bail!("--threads and --jobs must be at least 1");
     }
     if !args.db.is_file() {
         bail!(
@@ -391,9 +514,8 @@ fn resume(args: &Args, signals: &Signals) -> anyhow::Result<ExitCode> {
             args.db.display()
         );
     }
-    let _lock = WriteLock::acquire(&args.db)?;
-    let mut store = Store::open(&args.db)
-        .with_context(|| format!("cannot open the log {}", args.db.display()))?;
+    let log = Log::open(&args.db)?;
+    let store = lock(&log.store);
     let experiment = match (args.run, &args.experiment) {
         (Some(r), _) => {
             let (exp, status) = store.run_status(r)?;
@@ -425,10 +547,12 @@ fn resume(args: &Args, signals: &Signals) -> anyhow::Result<ExitCode> {
                     Some(r) => Start::Resume(r),
                     None => Start::New { plan: u.plan_id },
                 },
+                log: 0,
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    execute(&mut store, args, &experiment, items, None, signals)
+    drop(store);
+    execute(vec![log], args, &experiment, items, None, signals)
 }
 
 /// The dataset a run was configured with, checked against the experiment's stored one.
@@ -444,141 +568,282 @@ fn load_for(config: &RunConfig, store: &Store, experiment: &str) -> anyhow::Resu
     Ok(data)
 }
 
-/// Records the items one after the other; stops at the first failure or signal.
+/// How one item ended.
+struct Outcome {
+    item: usize,
+    log: usize,
+    run_id: Option<i64>,
+    seeds: Seeds,
+    result: Result<RunReport, RunError>,
+}
+
+/// Records the items, `--jobs` at a time (each job on its own thread, with its share of the
+/// intra-op threads; all of them writing through the one connection). After a failure or a
+/// signal no new run starts; a failure lets the running ones finish, a signal interrupts them.
 fn execute(
-    store: &mut Store,
+    logs: Vec<Log>,
     args: &Args,
     experiment: &str,
     items: Vec<Item>,
-    mut data: Option<Dataset>,
+    data: Option<Dataset>,
     signals: &Signals,
 ) -> anyhow::Result<ExitCode> {
-    let show = !args.quiet && std::io::stderr().is_terminal();
-    let pct = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.1}%", 100.0 * v));
-    let total = items.len();
-    let mut run_ids = Vec::new();
-    for (i, item) in items.into_iter().enumerate() {
-        if let Some(sig) = signals.received() {
-            return Ok(interrupted(sig, None, &args.db, store));
-        }
+    // The runs of one experiment share one dataset (its fingerprint is checked on load).
+    let mut datasets: Vec<Dataset> = data.into_iter().collect();
+    let mut data_of = Vec::with_capacity(items.len());
+    for item in &items {
         let cfg = &item.config;
-        // The runs of one experiment share one dataset (its fingerprint is checked on load).
-        let fits = data
-            .as_ref()
-            .is_some_and(|d| d.spec == cfg.dataset && d.label_noise == cfg.label_noise);
-        if !fits {
-            data = Some(load_for(cfg, store, experiment)?);
-        }
-        let data = data.as_ref().expect("loaded above");
-        tch::set_num_threads(args.threads.unwrap_or(cfg.threads) as i32);
-        let device = if cfg.device == "cpu" {
-            Device::Cpu
+        let found = datasets
+            .iter()
+            .position(|d| d.spec == cfg.dataset && d.label_noise == cfg.label_noise);
+        data_of.push(match found {
+            Some(k) => k,
+            None => {
+                datasets.push(load_for(cfg, &lock(&logs[item.log].store), experiment)?);
+                datasets.len() - 1
+            }
+        });
+    }
+    let total = items.len();
+    let jobs = args.jobs.clamp(1, total.max(1));
+    let show = !args.quiet && std::io::stderr().is_terminal();
+    let bars = MultiProgress::new();
+    if !show {
+        bars.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    let say = |line: String| {
+        if show {
+            let _ = bars.println(line);
         } else {
-            Device::cuda_if_available()
-        };
-        let seeds = Seeds {
-            init: cfg.init_seed,
-            order: cfg.order_seed,
-        };
-        let stop = || signals.received().is_some();
-        let spec = RunSpec {
-            experiment,
-            data,
-            model: &cfg.model,
-            train: &cfg.train,
-            seeds,
-            device,
-            store_logits: cfg.store_logits,
-            config_json: serde_json::to_string(cfg)?,
-            checkpoint_db: Some(&args.db),
-            checkpoint_every: cfg.checkpoint_every,
-            parquet: cfg.parquet.as_deref(),
-            stop: &stop,
-        };
-        let bar = if show {
-            let b = ProgressBar::new(cfg.train.epochs as u64);
-            b.set_style(
+            println!("{line}");
+        }
+    };
+    let pct = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.1}%", 100.0 * v));
+    let next = Mutex::new(0usize);
+    let halt = AtomicBool::new(false);
+    let outcomes = Mutex::new(Vec::<Outcome>::new());
+    let stop = || signals.received().is_some();
+
+    let work = || -> anyhow::Result<()> {
+        loop {
+            if halt.load(Ordering::SeqCst) || stop() {
+                return Ok(());
+            }
+            // Runs are registered in the order of the items, whatever job takes them.
+            let mut n = next.lock().unwrap_or_else(|e| e.into_inner());
+            if *n >= total {
+                return Ok(());
+            }
+            let i = *n;
+            *n += 1;
+            let item = &items[i];
+            let cfg = &item.config;
+            let log = &logs[item.log];
+            let threads = args.threads.map_or(cfg.threads, |t| (t / jobs).max(1));
+            tch::set_num_threads(threads as i32);
+            let device = if cfg.device == "cpu" {
+                Device::Cpu
+            } else {
+                Device::cuda_if_available()
+            };
+            let seeds = Seeds {
+                init: cfg.init_seed,
+                order: cfg.order_seed,
+            };
+            let spec = RunSpec {
+                experiment,
+                data: &datasets[data_of[i]],
+                model: &cfg.model,
+                train: &cfg.train,
+                seeds,
+                device,
+                logits: cfg.logits_format(),
+                config_json: serde_json::to_string(cfg)?,
+                checkpoint_db: Some(&log.db),
+                checkpoint_every: cfg.checkpoint_every,
+                parquet: cfg.parquet.as_deref(),
+                shard: cfg.shard.as_deref(),
+                stop: &stop,
+            };
+            let begun = begin_run(&log.store, &spec, item.start);
+            drop(n);
+            let bar = bars.add(ProgressBar::new(cfg.train.epochs as u64));
+            bar.set_style(
                 ProgressStyle::with_template(
                     "{prefix} [{bar:30}] epoch {pos}/{len} {msg} (eta {eta})",
                 )
                 .expect("valid template")
                 .progress_chars("=> "),
             );
-            b
-        } else {
-            ProgressBar::hidden()
-        };
-        let placeholder = Store::open_in_memory()?;
-        let (back, run_id, result) = record_run(
-            std::mem::replace(store, placeholder),
-            &spec,
-            item.start,
-            &mut |id| {
-                bar.set_prefix(format!(
-                    "run {id} ({}/{total}, init {}, order {})",
-                    i + 1,
-                    seeds.init,
-                    seeds.order
-                ))
-            },
-            &mut |s| {
-                bar.set_position(s.epoch as u64);
-                bar.set_message(format!(
-                    "loss {} train {} test {}",
-                    s.train_loss.map_or("-".to_string(), |l| format!("{l:.4}")),
-                    pct(s.eval_train_acc.or(s.train_acc)),
-                    pct(s.test_acc)
-                ));
-            },
-        );
-        bar.finish_and_clear();
-        *store = back;
-        let run_name = match run_id {
-            Some(id) => format!("run {id} (init {}, order {})", seeds.init, seeds.order),
-            None => format!("run (init {}, order {})", seeds.init, seeds.order),
-        };
-        let report = match result {
-            Ok(r) => r,
+            let (run_id, result) = match begun {
+                Ok(b) => {
+                    bar.set_prefix(format!(
+                        "run {} ({}/{total}, init {}, order {})",
+                        b.run_id,
+                        i + 1,
+                        seeds.init,
+                        seeds.order
+                    ));
+                    let r = continue_run(&log.store, &spec, b, &mut |s| {
+                        bar.set_position(s.epoch as u64);
+                        bar.set_message(format!(
+                            "loss {} train {} test {}",
+                            s.train_loss.map_or("-".to_string(), |l| format!("{l:.4}")),
+                            pct(s.eval_train_acc.or(s.train_acc)),
+                            pct(s.test_acc)
+                        ));
+                    });
+                    (Some(b.run_id), r)
+                }
+                Err((id, e)) => (id, Err(e)),
+            };
+            bar.finish_and_clear();
+            bars.remove(&bar);
+            match &result {
+                Ok(report) => {
+                    let resumed = report
+                        .resumed_after
+                        .map_or(String::new(), |e| format!(", resumed after epoch {e}"));
+                    let at = if cfg.shard.is_some() {
+                        format!(" in {}", log.db.display())
+                    } else {
+                        String::new()
+                    };
+                    say(format!(
+                        "{}{at}: {} epochs{resumed}, train {}, test {}",
+                        run_name(run_id, seeds),
+                        cfg.train.epochs,
+                        pct(report.last.eval_train_acc.or(report.last.train_acc)),
+                        pct(report.last.test_acc)
+                    ));
+                }
+                Err(_) => halt.store(true, Ordering::SeqCst),
+            }
+            outcomes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(Outcome {
+                    item: i,
+                    log: item.log,
+                    run_id,
+                    seeds,
+                    result,
+                });
+        }
+    };
+    let worked: Vec<anyhow::Result<()>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..jobs)
+            .map(|j| {
+                std::thread::Builder::new()
+                    .name(format!("trainlog-job-{j}"))
+                    .spawn_scoped(s, &work)
+                    .expect("spawning a job thread")
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a job thread panicked")))
+            })
+            .collect()
+    });
+    for w in worked {
+        w?;
+    }
+    let mut outcomes = outcomes.into_inner().unwrap_or_else(|e| e.into_inner());
+    outcomes.sort_by_key(|o| o.item);
+    let interrupted_runs: Vec<(&Log, Option<i64>)> = outcomes
+        .iter()
+        .filter(|o| {
+            matches!(
+                o.result,
+                Err(RunError::Train(TrainError::Interrupted { .. }))
+            )
+        })
+        .map(|o| (&logs[o.log], o.run_id))
+        .collect();
+    if let Some(sig) = signals.received() {
+        return Ok(interrupted(sig, &interrupted_runs, &logs));
+    }
+    let mut run_ids = Vec::new();
+    for o in &outcomes {
+        match &o.result {
+            Ok(r) => run_ids.push((o.log, r.run_id)),
             Err(RunError::Train(TrainError::Interrupted { .. })) => {
                 let sig = signals.received().unwrap_or(signal_hook::consts::SIGINT);
-                return Ok(interrupted(sig, run_id, &args.db, store));
+                return Ok(interrupted(sig, &interrupted_runs, &logs));
             }
-            Err(e) => return Err(anyhow::Error::new(e).context(run_name)),
-        };
-        run_ids.push(report.run_id);
-        let resumed = report
-            .resumed_after
-            .map_or(String::new(), |e| format!(", resumed after epoch {e}"));
+            Err(_) => {}
+        }
+    }
+    if let Some(o) = outcomes.into_iter().find(|o| o.result.is_err()) {
+        let name = run_name(o.run_id, o.seeds);
+        let e = o.result.err().expect("an error");
+        return Err(anyhow::Error::new(e).context(name));
+    }
+    if args.shard_dir.is_some() {
         println!(
-            "{run_name}: {} epochs{resumed}, train {}, test {}",
-            cfg.train.epochs,
-            pct(report.last.eval_train_acc.or(report.last.train_acc)),
-            pct(report.last.test_acc)
+            "shards: {} (experiment {experiment}); merge them with: trainlog merge {} --db merged.db",
+            logs.len(),
+            logs.iter()
+                .map(|l| l.db.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    } else {
+        println!(
+            "log: {} (experiment {experiment}, runs {})",
+            logs[0].db.display(),
+            run_ids
+                .iter()
+                .map(|r| r.1.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
-    println!(
-        "log: {} (experiment {experiment}, runs {})",
-        args.db.display(),
-        run_ids
-            .iter()
-            .map(|r| r.to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
     Ok(ExitCode::SUCCESS)
 }
 
+fn run_name(run_id: Option<i64>, seeds: Seeds) -> String {
+    match run_id {
+        Some(id) => format!("run {id} (init {}, order {})", seeds.init, seeds.order),
+        None => format!("run (init {}, order {})", seeds.init, seeds.order),
+    }
+}
+
 /// Says what a signal left and how to go on; the exit code is 128 + the signal.
-fn interrupted(sig: i32, run: Option<i64>, db: &Path, store: &Store) -> ExitCode {
-    let kept = run
-        .and_then(|r| store.last_epoch(r).ok().flatten().map(|e| (r, e)))
-        .map_or(String::new(), |(r, e)| {
-            format!("run {r} is marked interrupted with epochs 0..{e} in the log; ")
-        });
+fn interrupted(sig: i32, runs: &[(&Log, Option<i64>)], logs: &[Log]) -> ExitCode {
+    let mut kept = String::new();
+    let mut dbs: Vec<&Path> = Vec::new();
+    for (log, run) in runs {
+        if let Some(r) = run {
+            if let Some(e) = lock(&log.store).last_epoch(*r).ok().flatten() {
+                let of = if logs.len() > 1 {
+                    format!(" of {}", log.db.display())
+                } else {
+                    String::new()
+                };
+                kept.push_str(&format!(
+                    "run {r}{of} is marked interrupted with epochs 0..{e} in the log; "
+                ));
+            }
+        }
+        if !dbs.contains(&log.db.as_path()) {
+            dbs.push(&log.db);
+        }
+    }
+    if dbs.is_empty() {
+        dbs.extend(logs.iter().map(|l| l.db.as_path()));
+    }
+    let commands: Vec<String> = dbs
+        .iter()
+        .map(|d| format!("trainlog record --resume --db {}", d.display()))
+        .collect();
     eprintln!(
-        "trainlog: interrupted by {}: {kept}resume with: trainlog record --resume --db {}",
+        "trainlog: interrupted by {}: {kept}resume with: {}",
         Signals::name(sig),
-        db.display()
+        commands.join(" and ")
     );
     ExitCode::from((128 + sig) as u8)
 }

@@ -16,6 +16,7 @@
 //! the same f32.
 
 use super::{examples_of_run, io_err, prepare_dir, resolve, AtomicFile, ExportError, Scope};
+use crate::capture::LogitsFormat;
 use crate::store::Store;
 use rusqlite::types::ValueRef;
 use std::io::Write;
@@ -55,6 +56,11 @@ pub fn export_cartography(
         return Err(ExportError::NoLogits { run });
     }
     let examples = examples_of_run(store, run)?;
+    let format = LogitsFormat::parse(&conn.query_row(
+        "SELECT logits FROM runs WHERE run_id = ?1",
+        [run],
+        |r| r.get::<_, String>(0),
+    )?);
     prepare_dir(dir, &["training_dynamics"], force)?;
     let td = dir.join("training_dynamics");
     std::fs::create_dir_all(&td).map_err(io_err(&td))?;
@@ -95,8 +101,7 @@ pub fn export_cartography(
             "{{\"guid\": {example}, \"logits_epoch_{}\": [",
             epoch - 1
         ));
-        for (k, c) in blob.chunks_exact(4).enumerate() {
-            let z = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        for (k, z) in format.decode(blob).into_iter().enumerate() {
             if !z.is_finite() {
                 return Err(ExportError::NonFinite {
                     run,

@@ -19,6 +19,7 @@
 //! most a few batches and one row group are in memory, whatever the size of the run.
 
 use super::{examples_of_run, io_err, prepare_dir, resolve, AtomicFile, ExportError, Scope};
+use crate::capture::{stored_values, LogitsFormat};
 use crate::store::Store;
 use arrow::array::{
     ArrayRef, Float32Array, Float64Array, Float64Builder, Int32Array, Int64Array, Int64Builder,
@@ -566,15 +567,16 @@ fn read_epochs(
     emit: &mut dyn FnMut(RecordBatch) -> bool,
 ) -> Result<Option<u64>, ExportError> {
     let conn = store.conn();
-    let (init_seed, order_seed): (i64, i64) = conn.query_row(
-        "SELECT init_seed, order_seed FROM runs WHERE run_id = ?1",
+    let (init_seed, order_seed, format): (i64, i64, String) = conn.query_row(
+        "SELECT init_seed, order_seed, logits FROM runs WHERE run_id = ?1",
         [run],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?;
+    let format = LogitsFormat::parse(&format);
     let examples = examples_of_run(store, run)?;
     let batch_rows = batch_rows.max(1);
     let mut st = conn.prepare(
-        "SELECT phase, epoch, example_id, position, batch, pred, loss, p_true, margin, logits
+        "SELECT phase, epoch, example_id, position, batch, pred, loss, margin, logits
          FROM observations WHERE run_id = ?1 AND epoch BETWEEN ?2 AND ?3
          ORDER BY phase, epoch, example_id",
     )?;
@@ -603,19 +605,31 @@ fn read_epochs(
         b.batch_valid.push(batch.is_some());
         b.pred.push(pred);
         b.correct.push((pred == info.label) as i8);
-        b.loss.push(real(r.get_ref(6)?));
-        b.p_true.push(real(r.get_ref(7)?));
-        b.margin.push(real(r.get_ref(8)?));
-        match r.get_ref(9)? {
-            ValueRef::Blob(bytes) => {
-                b.logit_values.extend(
-                    bytes
-                        .chunks_exact(4)
-                        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
-                );
+        let blob = match r.get_ref(8)? {
+            ValueRef::Blob(bytes) => Some(bytes),
+            _ => None,
+        };
+        // Stored loss and margin (f16 or no logits), else recomputed from the f32 logits.
+        let stored = |v: ValueRef<'_>| match v {
+            ValueRef::Null => None,
+            v => Some(real(v)),
+        };
+        let (loss, p_true, margin) = stored_values(
+            stored(r.get_ref(6)?),
+            stored(r.get_ref(7)?),
+            blob.filter(|_| format == LogitsFormat::F32),
+            info.label as u32,
+        )
+        .unwrap_or((f64::NAN, f64::NAN, f64::NAN));
+        b.loss.push(loss);
+        b.p_true.push(p_true);
+        b.margin.push(margin);
+        match blob {
+            Some(bytes) => {
+                b.logit_values.extend(format.decode(bytes));
                 b.logit_valid.push(true);
             }
-            _ => b.logit_valid.push(false),
+            None => b.logit_valid.push(false),
         }
         b.logit_offsets.push(b.logit_values.len() as i32);
         if b.len() == batch_rows {
@@ -636,20 +650,23 @@ fn read_epochs(
 }
 
 /// Writes epochs `first..=last` of a run, as this connection sees them (the recorder's open
-/// transaction included), into one file `RUN_DIR/epochs-FFFFF-LLLLL.parquet` under
-/// `dir/observations/` (see [`run_dir`]), written under a temporary name and renamed when
+/// transaction included), into one file
+/// `dir/observations/experiment=…/LEAF/epochs-FFFFF-LLLLL.parquet`, LEAF being `run_id=N`
+/// (see [`run_dir`]) or, for the run of a shard, `shard=NAME`; written under a temporary name and renamed when
 /// complete. `record --parquet` calls this just before each commit. Returns the file and its
 /// size.
+#[allow(clippy::too_many_arguments)]
 pub fn write_epochs(
     store: &Store,
     experiment: &str,
     run: i64,
+    leaf: &str,
     first: u32,
     last: u32,
     dir: &Path,
     opts: &ParquetOptions,
 ) -> Result<(PathBuf, u64), ExportError> {
-    let d = run_dir(&dir.join("observations"), experiment, run);
+    let d = run_dir(&dir.join("observations"), experiment, run).with_file_name(leaf);
     std::fs::create_dir_all(&d).map_err(io_err(&d))?;
     let (file, out) = AtomicFile::create(&d.join(format!("epochs-{first:05}-{last:05}.parquet")))?;
     let mut writer = ArrowWriter::try_new(

@@ -467,8 +467,8 @@ fn write_all(
     let mut blob: Vec<u8> = Vec::with_capacity(64);
     let mut total = 0u64;
     let mut insert = conn.prepare(
-        "INSERT INTO observations (run_id, phase, epoch, example_id, position, batch, pred, loss, p_true, margin, logits)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "INSERT INTO observations (run_id, phase, epoch, example_id, position, batch, pred, logits)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     src.rows(&mut |row, at| {
         let id = match ids {
@@ -538,6 +538,7 @@ fn write_all(
                     epochs: 0,
                     capture: "eval",
                     device: "unknown",
+                    logits: "f32",
                 })?;
                 runs.entry(row.run).or_insert(RunState {
                     run_id,
@@ -588,9 +589,6 @@ fn write_all(
             row.position,
             row.batch,
             o.pred as i64,
-            o.loss,
-            o.p_true,
-            o.margin,
             &blob
         ]) {
             Ok(_) => Ok(()),

@@ -1,7 +1,9 @@
 //! SQL functions trainlog registers on every connection.
 //!
 //! Logits: `logit(logits, k)` is the k-th logit (0-based) of a stored logits BLOB,
-//! `n_logits(logits)` their number, `el2n(logits, label)` the L2 norm of softmax − one-hot.
+//! `n_logits(logits)` their number, `el2n(logits, label)` the L2 norm of softmax − one-hot
+//! (of the f32 logits the `dynamics` view gives). The view's own: `tl_loss(logits, label)`,
+//! `tl_margin(logits, label)`, `tl_p_true(loss)` and `tl_logits(blob, format)`.
 //! Statistics (all from [`crate::stats`]): aggregates `spearman(x, y)`,
 //! `kendall_w(rater, item, score)`, `auroc(score, is_positive)`, `stdev_samp(x)`,
 //! `stdev_pop(x)`, and the scalar `binom_pmf(n, k, p)`.
@@ -165,6 +167,43 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
             ));
         }
         Ok(Some(read_logits(b)[k as usize]))
+    })?;
+    // The dynamics view's derived columns (migration 0004): loss and margin of f32 logits
+    // by the capture arithmetic, p_true = exp(−loss), and f16 BLOBs as f32 ones.
+    let observed = |ctx: &Context<'_>| -> rusqlite::Result<Option<crate::capture::Observation>> {
+        let Some(b) = blob_arg(ctx, 0)? else {
+            return Ok(None);
+        };
+        let y: i64 = ctx.get(1)?;
+        let z = crate::capture::blob_to_logits(b);
+        if z.len() < 2 || y < 0 || y as usize >= z.len() {
+            return Ok(None);
+        }
+        Ok(Some(crate::capture::observe(&z, y as u32)))
+    };
+    conn.create_scalar_function("tl_loss", 2, flags, move |ctx| {
+        Ok(observed(ctx)?.map(|o| o.loss))
+    })?;
+    conn.create_scalar_function("tl_margin", 2, flags, move |ctx| {
+        Ok(observed(ctx)?.map(|o| o.margin))
+    })?;
+    conn.create_scalar_function("tl_p_true", 1, flags, |ctx| {
+        Ok(f64_arg(ctx, 0)?.map(|l| (-l).exp()))
+    })?;
+    conn.create_scalar_function("tl_logits", 2, flags, |ctx| {
+        let Some(b) = blob_arg(ctx, 0)? else {
+            return Ok(None);
+        };
+        let format: String = ctx.get(1)?;
+        Ok(Some(match crate::capture::LogitsFormat::parse(&format) {
+            crate::capture::LogitsFormat::F16 => {
+                let mut out = Vec::with_capacity(b.len() * 2);
+                crate::capture::LogitsFormat::F32
+                    .encode(&crate::capture::LogitsFormat::F16.decode(b), &mut out);
+                out
+            }
+            _ => b.to_vec(),
+        }))
     })?;
     conn.create_scalar_function("n_logits", 1, flags, |ctx| {
         Ok(blob_arg(ctx, 0)?.map(|b| (b.len() / 4) as i64))

@@ -127,6 +127,8 @@ pub struct NewRun<'a> {
     pub epochs: usize,
     pub capture: &'a str,
     pub device: &'a str,
+    /// How its logits are stored: f32, f16 or none (`runs.logits`).
+    pub logits: &'a str,
 }
 
 /// One observation row.
@@ -139,9 +141,9 @@ pub struct ObservationRow<'a> {
     pub position: Option<i64>,
     pub batch: Option<i64>,
     pub pred: i64,
-    pub loss: f64,
-    pub p_true: f64,
-    pub margin: f64,
+    /// `None` when the logits are f32: recomputed from them on read.
+    pub loss: Option<f64>,
+    pub margin: Option<f64>,
     pub logits: Option<&'a [u8]>,
 }
 
@@ -156,6 +158,16 @@ pub struct EpochRow {
     pub test_loss: Option<f64>,
     pub test_acc: Option<f64>,
     pub wall_s: f64,
+}
+
+/// One store shared by the threads of `record --jobs`: every write goes through its one
+/// connection, one transaction at a time.
+pub type SharedStore = std::sync::Arc<std::sync::Mutex<Store>>;
+
+/// Locks a shared store (a thread that panicked holding it left no transaction open: every
+/// write path rolls back on error, so the store is still usable).
+pub fn lock(store: &std::sync::Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
+    store.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// An open trainlog database.
@@ -406,8 +418,8 @@ impl Store {
         let tx = &self.conn;
         tx.execute(
             "INSERT INTO runs (experiment, init_seed, order_seed, status, model, config, epochs, capture,
-                               trainlog_version, libtorch_version, device, started_at)
-             VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                               trainlog_version, libtorch_version, device, started_at, logits)
+             VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 run.experiment,
                 run.init_seed as i64,
@@ -419,7 +431,8 @@ impl Store {
                 crate::VERSION,
                 crate::LIBTORCH_VERSION,
                 run.device,
-                now()
+                now(),
+                run.logits
             ],
         )?;
         let id = tx.last_insert_rowid();
@@ -595,8 +608,8 @@ impl Store {
         rows: impl Iterator<Item = ObservationRow<'r>>,
     ) -> Result<u64, StoreError> {
         let mut st = self.conn.prepare_cached(
-            "INSERT INTO observations (run_id, phase, epoch, example_id, position, batch, pred, loss, p_true, margin, logits)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            "INSERT INTO observations (run_id, phase, epoch, example_id, position, batch, pred, loss, margin, logits)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )?;
         let mut n = 0;
         for row in rows {
@@ -609,7 +622,6 @@ impl Store {
                 row.batch,
                 row.pred,
                 row.loss,
-                row.p_true,
                 row.margin,
                 row.logits
             ])?;

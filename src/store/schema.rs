@@ -8,6 +8,9 @@ pub const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/0001_init.sql")),
     M::up(include_str!("../../migrations/0002_example_metrics.sql")),
     M::up(include_str!("../../migrations/0003_planned_runs.sql")),
+    M::up(include_str!(
+        "../../migrations/0004_compact_observations.sql"
+    )),
 ];
 
 pub fn migrations() -> Migrations<'static> {
