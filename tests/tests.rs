@@ -11,5 +11,6 @@ mod queries;
 mod record;
 mod reliability;
 mod report;
+mod scale;
 mod stats;
 mod store;
