@@ -196,7 +196,7 @@ fn main() {
     let epochs = env("TRAINLOG_BENCH_EPOCHS", 25);
     let n = env("TRAINLOG_BENCH_EXAMPLES", 16_000);
     let target_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
-    let path = target_dir.join(format!("bench-export-{target}x{epochs}x{n}.db"));
+    let path = target_dir.join(format!("bench-export-v4-{target}x{epochs}x{n}.db"));
     println!("trainlog export: synthetic log of at least {target} rows ({n} examples, {epochs} epochs per run, capture both, {CLASSES} classes)");
     if !path.exists() {
         let tmp = path.with_extension("partial");

@@ -170,6 +170,36 @@ pub fn lock(store: &std::sync::Mutex<Store>) -> std::sync::MutexGuard<'_, Store>
     store.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Observation rows per INSERT statement (10 parameters a row).
+pub const INSERT_CHUNK: usize = 64;
+
+/// `INSERT INTO observations … VALUES (…), (…), …` for `rows` rows.
+fn insert_sql(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO observations (run_id, phase, epoch, example_id, position, batch, pred, loss, margin, logits) VALUES ",
+    );
+    for r in 0..rows {
+        let p = r * 10;
+        if r > 0 {
+            sql.push(',');
+        }
+        sql.push_str(&format!(
+            "(?{},?{},?{},?{},?{},?{},?{},?{},?{},?{})",
+            p + 1,
+            p + 2,
+            p + 3,
+            p + 4,
+            p + 5,
+            p + 6,
+            p + 7,
+            p + 8,
+            p + 9,
+            p + 10
+        ));
+    }
+    sql
+}
+
 /// An open trainlog database.
 pub struct Store {
     conn: Connection,
@@ -602,31 +632,45 @@ impl Store {
         Ok(())
     }
 
-    /// Inserts observation rows with one prepared statement; returns how many.
+    /// Inserts observation rows, [`INSERT_CHUNK`] rows a statement (one prepared statement
+    /// for full chunks, one for the rest), binding each value in place; returns how many.
     pub fn insert_observations<'r>(
         &self,
         rows: impl Iterator<Item = ObservationRow<'r>>,
     ) -> Result<u64, StoreError> {
-        let mut st = self.conn.prepare_cached(
-            "INSERT INTO observations (run_id, phase, epoch, example_id, position, batch, pred, loss, margin, logits)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )?;
+        let mut chunk: Vec<ObservationRow<'r>> = Vec::with_capacity(INSERT_CHUNK);
         let mut n = 0;
+        let mut flush = |chunk: &mut Vec<ObservationRow<'r>>| -> Result<(), StoreError> {
+            if chunk.is_empty() {
+                return Ok(());
+            }
+            let mut st = self.conn.prepare_cached(&insert_sql(chunk.len()))?;
+            let mut i = 1;
+            for row in chunk.iter() {
+                st.raw_bind_parameter(i, row.run_id)?;
+                st.raw_bind_parameter(i + 1, row.phase)?;
+                st.raw_bind_parameter(i + 2, row.epoch)?;
+                st.raw_bind_parameter(i + 3, row.example_id)?;
+                st.raw_bind_parameter(i + 4, row.position)?;
+                st.raw_bind_parameter(i + 5, row.batch)?;
+                st.raw_bind_parameter(i + 6, row.pred)?;
+                st.raw_bind_parameter(i + 7, row.loss)?;
+                st.raw_bind_parameter(i + 8, row.margin)?;
+                st.raw_bind_parameter(i + 9, row.logits)?;
+                i += 10;
+            }
+            st.raw_execute()?;
+            n += chunk.len() as u64;
+            chunk.clear();
+            Ok(())
+        };
         for row in rows {
-            st.execute(params![
-                row.run_id,
-                row.phase,
-                row.epoch,
-                row.example_id,
-                row.position,
-                row.batch,
-                row.pred,
-                row.loss,
-                row.margin,
-                row.logits
-            ])?;
-            n += 1;
+            chunk.push(row);
+            if chunk.len() == INSERT_CHUNK {
+                flush(&mut chunk)?;
+            }
         }
+        flush(&mut chunk)?;
         Ok(n)
     }
 
