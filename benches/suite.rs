@@ -90,10 +90,26 @@ fn training(dir: &Path) {
     let train_examples = 4000.0 * epochs as f64;
     // capture none / both, one seed; then --jobs 1 / 2 over two seeds (capture both).
     let modes: [(&str, Vec<&str>, f64); 4] = [
-        ("capture none", vec!["--capture", "none", "--seeds", "0..1"], 1.0),
-        ("capture both", vec!["--capture", "both", "--seeds", "0..1"], 1.0),
-        ("2 seeds, --jobs 1", vec!["--seeds", "0..2", "--jobs", "1"], 2.0),
-        ("2 seeds, --jobs 2", vec!["--seeds", "0..2", "--jobs", "2"], 2.0),
+        (
+            "capture none",
+            vec!["--capture", "none", "--seeds", "0..1"],
+            1.0,
+        ),
+        (
+            "capture both",
+            vec!["--capture", "both", "--seeds", "0..1"],
+            1.0,
+        ),
+        (
+            "2 seeds, --jobs 1",
+            vec!["--seeds", "0..2", "--jobs", "1"],
+            2.0,
+        ),
+        (
+            "2 seeds, --jobs 2",
+            vec!["--seeds", "0..2", "--jobs", "2"],
+            2.0,
+        ),
     ];
     let mut best = [f64::INFINITY; 4];
     for rep in 0..repeats {
@@ -219,10 +235,7 @@ fn through_recorder(
                     batch: b as u32,
                     first_position: (b * 100) as u32,
                     examples: chunk.to_vec(),
-                    logits: chunk
-                        .iter()
-                        .flat_map(|&i| template[i as usize].3)
-                        .collect(),
+                    logits: chunk.iter().flat_map(|&i| template[i as usize].3).collect(),
                 }));
             }
         }
@@ -306,7 +319,13 @@ fn writer(dir: &Path) {
     drop(store);
     // The recorder: capture arithmetic, sorting, inserting, committing per epoch.
     let epochs = rows / n - 1;
-    let (r, s, _) = through_recorder(&dir.join("recorder.db"), n, epochs, false, LogitsFormat::F32);
+    let (r, s, _) = through_recorder(
+        &dir.join("recorder.db"),
+        n,
+        epochs,
+        false,
+        LogitsFormat::F32,
+    );
     println!(
         "recorder (capture arithmetic + insert, {n} examples × {} epochs): {r} rows in {s:.2} s: {:.0} rows/s",
         epochs + 1,
@@ -349,8 +368,14 @@ fn experiment_log(dir: &Path) {
     let out = dir.join("export");
     let opts = ParquetOptions::default();
     let t = Instant::now();
-    let r = export_parquet(&store, &Scope::Experiment("bench".into()), &out, true, &opts)
-        .expect("export");
+    let r = export_parquet(
+        &store,
+        &Scope::Experiment("bench".into()),
+        &out,
+        true,
+        &opts,
+    )
+    .expect("export");
     let s = t.elapsed().as_secs_f64();
     println!(
         "Parquet export: {} rows in {s:.2} s: {:.0} rows/s, {:.1} bytes per row",

@@ -330,12 +330,12 @@ fn export_without_logits_has_null_logits() {
 type Group = (i64, String, String, i64, i64, Option<i64>, f64, f64, usize);
 
 /// A python3 with duckdb, or the duckdb CLI, if either is installed.
-enum DuckDb {
+pub enum DuckDb {
     Python,
     Cli,
 }
 
-fn duckdb() -> Option<DuckDb> {
+pub fn duckdb() -> Option<DuckDb> {
     let python = Command::new("python3")
         .args(["-c", "import duckdb"])
         .output()
@@ -351,7 +351,7 @@ fn duckdb() -> Option<DuckDb> {
 }
 
 /// Runs one DuckDB query; returns its rows as CSV lines (no header).
-fn duckdb_csv(db: &DuckDb, sql: &str) -> Vec<String> {
+pub fn duckdb_csv(db: &DuckDb, sql: &str) -> Vec<String> {
     let out = match db {
         DuckDb::Python => Command::new("python3")
             .args([

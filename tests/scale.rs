@@ -225,6 +225,35 @@ fn merged_shards_answer_every_canned_query_as_one_log() {
         assert!(x.lines().count() > 1, "{q} answered nothing");
         assert_eq!(x, y, "{q} differs between one log and the merged shards");
     }
+    // DuckDB reads the shards' Parquet files as one dataset: each shard holds its run's rows.
+    match crate::export::duckdb() {
+        None => println!(
+            "DuckDB check skipped: neither python3's duckdb nor the duckdb CLI is installed"
+        ),
+        Some(duck) => {
+            let got = crate::export::duckdb_csv(
+                &duck,
+                &format!(
+                    "SELECT shard, count(*), sum(correct) FROM read_parquet('{}/observations/**/*.parquet', hive_partitioning = true) GROUP BY shard ORDER BY shard",
+                    pq.display()
+                ),
+            );
+            let want: Vec<String> = rows(
+                &merged,
+                "SELECT run_id, count(*), sum(correct) FROM dynamics GROUP BY run_id ORDER BY run_id",
+            )
+            .iter()
+            .zip(&files)
+            .map(|(r, f)| match (&r[1], &r[2]) {
+                (Value::Integer(n), Value::Integer(c)) => {
+                    format!("{},{n},{c}", f.trim_end_matches(".db"))
+                }
+                other => panic!("{other:?}"),
+            })
+            .collect();
+            assert_eq!(got, want, "the shards' Parquet files");
+        }
+    }
     // And the rows themselves, run for run.
     let (ra, rb) = (recorded(&one), recorded(&merged));
     for k in 1..5 {
