@@ -736,7 +736,7 @@ fn execute(
             .map(|j| {
                 std::thread::Builder::new()
                     .name(format!("trainlog-job-{j}"))
-                    .spawn_scoped(s, &work)
+                    .spawn_scoped(s, work)
                     .expect("spawning a job thread")
             })
             .collect();
@@ -778,9 +778,9 @@ fn execute(
         }
     }
     if let Some(o) = outcomes.into_iter().find(|o| o.result.is_err()) {
-        let name = run_name(o.run_id, o.seeds);
-        let e = o.result.err().expect("an error");
-        return Err(anyhow::Error::new(e).context(name));
+        if let Err(e) = o.result {
+            return Err(anyhow::Error::new(e).context(run_name(o.run_id, o.seeds)));
+        }
     }
     if args.shard_dir.is_some() {
         println!(
