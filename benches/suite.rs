@@ -388,6 +388,7 @@ fn experiment_log(dir: &Path) {
     params.insert("run".into(), Value::Null);
     params.insert("phase".into(), Value::Text("eval".into()));
     params.insert("split".into(), Value::Text("train".into()));
+    params.insert("model".into(), Value::Null);
     for c in query::canned() {
         let mut p = params.clone();
         for spec in &c.params {

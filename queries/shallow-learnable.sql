@@ -96,16 +96,33 @@ fc AS (
     SELECT first_correct_epoch AS epoch, count(*) AS n, avg(s) AS share
     FROM m WHERE first_correct_epoch IS NOT NULL GROUP BY first_correct_epoch
 ),
-acc AS MATERIALIZED (
+-- Accuracy per epoch from the class curves (the same counts as the observations give); the
+-- share of correct answers that are shallow-learnable from the observations, read only when
+-- there are baseline runs (one lookup per row, into the examples of --split with their s).
+exs AS MATERIALIZED (
+    SELECT x.example_id, x.label, coalesce(sh.s, 0) AS s
+    FROM ex x LEFT JOIN shallow sh USING (example_id)
+),
+acc_all AS MATERIALIZED (
+    SELECT c.epoch, sum(c.correct) * 1.0 / sum(c.examples) AS accuracy
+    FROM class_accuracy c
+    JOIN scope USING (run_id)
+    WHERE c.phase = :phase AND c.epoch >= 1 AND (:split IS NULL OR c.split = :split)
+    GROUP BY c.epoch
+),
+acc_shallow AS MATERIALIZED (
     SELECT o.epoch,
-           avg(o.pred = x.label) AS accuracy,
-           sum((o.pred = x.label) * sh.s) * 1.0 / nullif(sum(o.pred = x.label), 0) AS shallow_given_correct
+           sum((o.pred = x.label) * x.s) * 1.0 / nullif(sum(o.pred = x.label), 0) AS shallow_given_correct
     FROM observations o
     JOIN scope USING (run_id)
-    JOIN ex x ON x.example_id = o.example_id
-    LEFT JOIN shallow sh ON sh.example_id = o.example_id
-    WHERE o.phase = (SELECT phase FROM phases WHERE name = :phase) AND o.epoch >= 1
+    JOIN exs x ON x.example_id = o.example_id
+    WHERE (SELECT count(*) FROM base_runs) > 0
+      AND o.phase = (SELECT phase FROM phases WHERE name = :phase) AND o.epoch >= 1
     GROUP BY o.epoch
+),
+acc AS (
+    SELECT a.epoch, a.accuracy, s.shallow_given_correct
+    FROM acc_all a LEFT JOIN acc_shallow s USING (epoch)
 ),
 ks(e) AS (
     SELECT 1 WHERE (SELECT max(epochs) FROM runs JOIN scope USING (run_id)) >= 1

@@ -355,6 +355,44 @@ fn planted_order_is_observed_predicted_and_shallow_learnable_first() {
     assert!(f(e1, "first_correct_shallow") > base);
     assert!(f(e1, "shallow_given_correct") > base);
     assert!(f(e1, "explained") > 0.2, "explained {}", e1["explained"]);
+    // accuracy and shallow_given_correct, computed here from the dynamics view: shallow =
+    // correct in both linear runs at their last epoch (a strict majority of 2).
+    let c = open(&db);
+    let shallow: std::collections::BTreeSet<i64> = c
+        .prepare(
+            "SELECT example_id FROM dynamics d JOIN runs r USING (run_id)
+             WHERE r.model = 'linear' AND d.phase = 'eval' AND d.split = 'train' AND d.epoch = r.epochs
+             GROUP BY example_id HAVING sum(correct) = 2",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for row in per_epoch {
+        let e: i64 = row["epoch"].parse().unwrap();
+        let obs: Vec<(i64, i64)> = c
+            .prepare(
+                "SELECT example_id, correct FROM dynamics d JOIN runs r USING (run_id)
+                 WHERE r.model = 'lstm' AND d.phase = 'eval' AND d.split = 'train' AND d.epoch = ?1",
+            )
+            .unwrap()
+            .query_map([e], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let right: Vec<i64> = obs.iter().filter(|o| o.1 == 1).map(|o| o.0).collect();
+        let acc = right.len() as f64 / obs.len() as f64;
+        let given =
+            right.iter().filter(|x| shallow.contains(x)).count() as f64 / right.len() as f64;
+        close(f(row, "accuracy"), acc, 1e-12, "accuracy");
+        close(
+            f(row, "shallow_given_correct"),
+            given,
+            1e-12,
+            "shallow_given_correct",
+        );
+    }
     // The later epochs' newly learned examples are shallow-learnable less often than epoch 1's.
     let late: Vec<f64> = per_epoch[3..]
         .iter()
