@@ -638,13 +638,22 @@ impl Store {
         &self,
         rows: impl Iterator<Item = ObservationRow<'r>>,
     ) -> Result<u64, StoreError> {
+        static FULL: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| insert_sql(INSERT_CHUNK));
         let mut chunk: Vec<ObservationRow<'r>> = Vec::with_capacity(INSERT_CHUNK);
         let mut n = 0;
+        let mut full = self.conn.prepare_cached(&FULL)?;
         let mut flush = |chunk: &mut Vec<ObservationRow<'r>>| -> Result<(), StoreError> {
             if chunk.is_empty() {
                 return Ok(());
             }
-            let mut st = self.conn.prepare_cached(&insert_sql(chunk.len()))?;
+            let mut rest;
+            let st = if chunk.len() == INSERT_CHUNK {
+                &mut full
+            } else {
+                rest = self.conn.prepare_cached(&insert_sql(chunk.len()))?;
+                &mut rest
+            };
             let mut i = 1;
             for row in chunk.iter() {
                 st.raw_bind_parameter(i, row.run_id)?;
