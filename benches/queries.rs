@@ -10,11 +10,7 @@
 
 mod synthetic;
 
-use rusqlite::types::Value;
-use std::collections::BTreeMap;
-use std::time::Instant;
 use synthetic::{env, CLASSES};
-use trainlog::query;
 use trainlog::store::Store;
 
 fn main() {
@@ -34,27 +30,7 @@ fn main() {
         bytes as f64 / 1e6,
         bytes as f64 / obs as f64
     );
-    let mut params: BTreeMap<String, Value> = BTreeMap::new();
-    params.insert("experiment".into(), Value::Text("bench".into()));
-    params.insert("run".into(), Value::Null);
-    params.insert("phase".into(), Value::Text("eval".into()));
-    params.insert("split".into(), Value::Text("train".into()));
-    params.insert("model".into(), Value::Null);
-    for c in query::canned() {
-        let mut p = params.clone();
-        for spec in &c.params {
-            if let Some(d) = &spec.default {
-                p.insert(spec.name.clone(), query::param_value(d));
-            }
-        }
-        let mut best = f64::INFINITY;
-        let mut rows = 0;
-        for _ in 0..3 {
-            let t = Instant::now();
-            let out = query::run(&store, c.sql, &p).expect(c.name);
-            best = best.min(t.elapsed().as_secs_f64());
-            rows = out.iter().map(|s| s.batch.num_rows()).sum::<usize>();
-        }
-        println!("query {:<24} {:>8.1} ms  ({rows} rows)", c.name, best * 1e3);
+    for (name, best, rows) in synthetic::canned_latencies(&store) {
+        println!("query {name:<24} {:>8.1} ms  ({rows} rows)", best * 1e3);
     }
 }

@@ -20,8 +20,6 @@
 
 mod synthetic;
 
-use rusqlite::types::Value;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
@@ -30,7 +28,6 @@ use synthetic::{env, synthetic_dataset, CLASSES};
 use trainlog::capture::{observe, LogitsFormat};
 use trainlog::export::parquet::{export_parquet, ParquetOptions};
 use trainlog::export::Scope;
-use trainlog::query;
 use trainlog::recorder::{Recorder, RunTarget};
 use trainlog::store::{NewRun, ObservationRow, Store};
 use trainlog::trainer::{BatchRecord, EpochSummary, Event, Phase};
@@ -383,26 +380,8 @@ fn experiment_log(dir: &Path) {
         r.rows as f64 / s,
         r.observation_bytes as f64 / r.rows as f64
     );
-    let mut params: BTreeMap<String, Value> = BTreeMap::new();
-    params.insert("experiment".into(), Value::Text("bench".into()));
-    params.insert("run".into(), Value::Null);
-    params.insert("phase".into(), Value::Text("eval".into()));
-    params.insert("split".into(), Value::Text("train".into()));
-    params.insert("model".into(), Value::Null);
-    for c in query::canned() {
-        let mut p = params.clone();
-        for spec in &c.params {
-            if let Some(d) = &spec.default {
-                p.insert(spec.name.clone(), query::param_value(d));
-            }
-        }
-        let mut best = f64::INFINITY;
-        for _ in 0..3 {
-            let t = Instant::now();
-            query::run(&store, c.sql, &p).expect(c.name);
-            best = best.min(t.elapsed().as_secs_f64());
-        }
-        println!("query {:<24} {:>8.1} ms", c.name, best * 1e3);
+    for (name, best, _) in synthetic::canned_latencies(&store) {
+        println!("query {name:<24} {:>8.1} ms", best * 1e3);
     }
 }
 

@@ -209,3 +209,34 @@ pub fn log(runs: usize, epochs: usize, n: usize) -> PathBuf {
     }
     path
 }
+
+/// Every canned query's latency on the bench experiment (best of 3), with its rows.
+pub fn canned_latencies(store: &Store) -> Vec<(&'static str, f64, usize)> {
+    use rusqlite::types::Value;
+    let mut params: std::collections::BTreeMap<String, Value> = Default::default();
+    params.insert("experiment".into(), Value::Text("bench".into()));
+    params.insert("run".into(), Value::Null);
+    params.insert("phase".into(), Value::Text("eval".into()));
+    params.insert("split".into(), Value::Text("train".into()));
+    params.insert("model".into(), Value::Null);
+    trainlog::query::canned()
+        .iter()
+        .map(|c| {
+            let mut p = params.clone();
+            for spec in &c.params {
+                if let Some(d) = &spec.default {
+                    p.insert(spec.name.clone(), trainlog::query::param_value(d));
+                }
+            }
+            let mut best = f64::INFINITY;
+            let mut rows = 0;
+            for _ in 0..3 {
+                let t = Instant::now();
+                let out = trainlog::query::run(store, c.sql, &p).expect(c.name);
+                best = best.min(t.elapsed().as_secs_f64());
+                rows = out.iter().map(|s| s.batch.num_rows()).sum::<usize>();
+            }
+            (c.name, best, rows)
+        })
+        .collect()
+}
