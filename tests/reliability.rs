@@ -509,3 +509,92 @@ fn resume_without_a_log_or_with_a_missing_folder_is_a_clear_error() {
     assert!(err.contains("does not exist: create it first"), "{err}");
     assert!(!dir.path().join("missing").exists());
 }
+
+#[test]
+fn sigint_with_jobs_2_interrupts_both_runs_and_resume_gives_the_rows_of_jobs_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, reference) = (dir.path().join("t.db"), dir.path().join("ref.db"));
+    let with_jobs = |db: &Path| {
+        let mut a = long_args(db);
+        let i = a.iter().position(|s| s == "--threads").unwrap();
+        a[i + 1] = "2".into();
+        a.extend(["--jobs".to_string(), "2".to_string()]);
+        a
+    };
+    let mut child = spawn(&with_jobs(&db));
+    // Both runs have committed epochs: both are being recorded at once.
+    let t = Instant::now();
+    loop {
+        let both = db.exists()
+            && open(&db)
+                .query_row(
+                    "SELECT count(DISTINCT run_id) = 2 AND min(n) >= 2 FROM (SELECT run_id, count(*) AS n FROM epochs GROUP BY run_id)",
+                    [],
+                    |r| r.get::<_, Option<bool>>(0),
+                )
+                .ok()
+                .flatten()
+                .unwrap_or(false);
+        if both {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(60), "no progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    signal(&child, "-INT");
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(130), "stderr: {err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(
+        err.contains("run 1 is marked interrupted") && err.contains("run 2 is marked interrupted"),
+        "{err}"
+    );
+    check_consistent(&db);
+    let c = open(&db);
+    assert_eq!(
+        count(&c, "SELECT count(*) FROM runs WHERE status = 'interrupted'"),
+        2
+    );
+    drop(c);
+    let out = bin()
+        .args([
+            "record",
+            "--resume",
+            "--quiet",
+            "--jobs",
+            "2",
+            "--threads",
+            "2",
+            "--db",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(said.matches("resumed after epoch").count(), 2, "{said}");
+    // The same runs recorded with --jobs 1 and one thread a run, uninterrupted.
+    let mut one = long_args(&reference);
+    one.extend(["--jobs".to_string(), "1".to_string()]);
+    let out = bin().args(&one).output().unwrap();
+    assert!(out.status.success());
+    let (got, want) = (rows(&db), rows(&reference));
+    assert_eq!(got.len(), want.len());
+    assert!(
+        got == want,
+        "the interrupted --jobs 2 log differs from the --jobs 1 one"
+    );
+    assert_eq!(
+        count(
+            &open(&db),
+            "SELECT count(*) FROM runs WHERE status = 'completed'"
+        ),
+        2
+    );
+}
