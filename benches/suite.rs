@@ -350,18 +350,7 @@ fn experiment_log(dir: &Path) {
     let epochs = env("TRAINLOG_BENCH_LOG_EPOCHS", 20);
     let n = env("TRAINLOG_BENCH_EXAMPLES", 10_000);
     println!("\n## Synthetic experiment: {runs} runs × {epochs} epochs × {n} examples, {CLASSES} classes, capture both, f32 logits");
-    let path = synthetic::log(runs, epochs, n);
-    let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-    let store = Store::open_read_only(&path).expect("open");
-    let obs: i64 = store
-        .conn()
-        .query_row("SELECT count(*) FROM observations", [], |r| r.get(0))
-        .expect("count");
-    println!(
-        "database: {:.1} MB, {obs} observations, {:.1} bytes per observation (file / rows)",
-        bytes as f64 / 1e6,
-        bytes as f64 / obs as f64
-    );
+    let store = synthetic::open_log(runs, epochs, n);
     let out = dir.join("export");
     let opts = ParquetOptions::default();
     let t = Instant::now();

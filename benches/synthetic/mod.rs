@@ -240,3 +240,20 @@ pub fn canned_latencies(store: &Store) -> Vec<(&'static str, f64, usize)> {
         })
         .collect()
 }
+
+/// Opens the bench experiment's log (built on first use) read-only and prints its size.
+pub fn open_log(runs: usize, epochs: usize, n: usize) -> Store {
+    let path = log(runs, epochs, n);
+    let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let store = Store::open_read_only(&path).expect("open");
+    let obs: i64 = store
+        .conn()
+        .query_row("SELECT count(*) FROM observations", [], |r| r.get(0))
+        .expect("count");
+    println!(
+        "database: {:.1} MB, {obs} observations, {:.1} bytes per observation (file / rows)",
+        bytes as f64 / 1e6,
+        bytes as f64 / obs as f64
+    );
+    store
+}
