@@ -224,16 +224,12 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<MergeReport, MergeError> 
         let mut name = out.as_os_str().to_owned();
         name.push(".merging");
         let tmp = PathBuf::from(name);
-        for suffix in ["", "-wal", "-shm"] {
-            let mut p = tmp.as_os_str().to_owned();
-            p.push(suffix);
-            let _ = std::fs::remove_file(PathBuf::from(p));
-        }
+        remove_log_files(&tmp);
         tmp
     };
     let written = copy_all(&plan, &target);
     if written.is_err() && !existing {
-        let _ = std::fs::remove_file(&target);
+        remove_log_files(&target);
     }
     let (observations, by_experiment) = written?;
     if !existing {
@@ -247,6 +243,15 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<MergeReport, MergeError> 
         runs: by_experiment.into_iter().collect(),
         observations,
     })
+}
+
+/// Removes a SQLite file and its WAL and shared-memory files, if there.
+fn remove_log_files(db: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = db.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(p));
+    }
 }
 
 /// Copies every shard's runs into `target`, one transaction a shard.

@@ -227,6 +227,9 @@ impl Args {
         if self.jobs == 0 {
             bail!("--jobs must be at least 1");
         }
+        if self.shard_dir.is_some() && self.experiment.is_none() {
+            bail!("--shard-dir needs --experiment NAME: give the shards of every machine the same name, so that `trainlog merge` makes them one experiment");
+        }
         if self.checkpoint_every == 0 {
             bail!("--checkpoint-every must be at least 1");
         }
@@ -405,9 +408,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return execute(vec![log], &args, &experiment, items, Some(data), &signals);
     };
     // Shards: one log a run, DIR/EXPERIMENT-MODEL-iINIT-oORDER.db.
-    let Some(experiment) = args.experiment.clone() else {
-        bail!("--shard-dir needs --experiment NAME: give the shards of every machine the same name, so that `trainlog merge` makes them one experiment");
-    };
+    let experiment = args
+        .experiment
+        .clone()
+        .context("--shard-dir needs --experiment (checked above)")?;
     std::fs::create_dir_all(dir)
         .with_context(|| format!("--shard-dir {}: cannot create the folder", dir.display()))?;
     let mut logs = Vec::new();
