@@ -27,7 +27,7 @@ pub struct RunTarget {
 pub struct RecordStats {
     pub epochs_committed: u32,
     pub rows: u64,
-    /// Rows of an unfinished epoch that were rolled back.
+    /// Rows of epochs that were not committed (dropped: never written).
     pub rows_rolled_back: u64,
 }
 

@@ -276,7 +276,7 @@ fn default_experiment(store: &Store, data: &str) -> anyhow::Result<String> {
     Ok(name)
 }
 
-/// SIGINT and SIGTERM: the first asks the training to stop (the open epoch is rolled back, the
+/// SIGINT and SIGTERM: the first asks the training to stop (the open epoch is dropped, the
 /// run marked interrupted); a second one ends the process at once.
 struct Signals {
     got: Arc<AtomicUsize>,
