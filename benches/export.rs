@@ -23,7 +23,7 @@ use trainlog::capture::{logits_to_blob, observe};
 use trainlog::dataset::Split;
 use trainlog::export::parquet::{export_parquet, ParquetOptions};
 use trainlog::export::Scope;
-use trainlog::store::{NewRun, ObservationRow, RunStatus, Store};
+use trainlog::store::{ObservationRow, RunStatus, Store};
 
 /// Logits of one example: noise, plus a lead for the true class once it is learned.
 fn logits(rng: &mut ChaCha8Rng, label: usize, learned: bool, out: &mut [f32]) {
@@ -49,19 +49,7 @@ fn build(path: &Path, target: u64, epochs: usize, n: usize) -> u64 {
     let mut z = [0f32; CLASSES];
     let mut blob = Vec::with_capacity(4 * CLASSES);
     while rows < target {
-        let run_id = store
-            .create_run(&NewRun {
-                experiment: "bench",
-                init_seed: run,
-                order_seed: run,
-                model: "synthetic",
-                config_json: "{}",
-                epochs,
-                capture: "both",
-                device: "cpu",
-                logits: "f32",
-            })
-            .expect("run");
+        let run_id = synthetic::create_run(&store, run, epochs, "f32");
         store.begin().expect("begin");
         let mut insert = |phase: i64, epoch: usize, id: usize, pos: Option<usize>, z: &[f32]| {
             let label = id % CLASSES;

@@ -29,7 +29,7 @@ use trainlog::capture::{observe, LogitsFormat};
 use trainlog::export::parquet::{export_parquet, ParquetOptions};
 use trainlog::export::Scope;
 use trainlog::recorder::{Recorder, RunTarget};
-use trainlog::store::{NewRun, ObservationRow, Store};
+use trainlog::store::{ObservationRow, Store};
 use trainlog::trainer::{BatchRecord, EpochSummary, Event, Phase};
 
 fn machine() -> String {
@@ -163,19 +163,7 @@ fn fresh(path: &Path, n: usize, logits: LogitsFormat) -> (Store, i64) {
         .ensure_dataset(&synthetic_dataset(n))
         .expect("dataset");
     store.ensure_experiment("bench", ds).expect("experiment");
-    let run = store
-        .create_run(&NewRun {
-            experiment: "bench",
-            init_seed: 0,
-            order_seed: 0,
-            model: "synthetic",
-            config_json: "{}",
-            epochs: 1,
-            capture: "both",
-            device: "cpu",
-            logits: logits.as_str(),
-        })
-        .expect("run");
+    let run = synthetic::create_run(&store, 0, 1, logits.as_str());
     (store, run)
 }
 

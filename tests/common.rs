@@ -40,6 +40,21 @@ pub fn record(db: &Path, extra: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// `trainlog query --db DB --format csv ARGS`, which must succeed; its stdout.
+pub fn query_csv(db: &Path, args: &[&str]) -> String {
+    let out = trainlog()
+        .args(["query", "--db", db.to_str().unwrap(), "--format", "csv"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "trainlog query {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// Runs the binary expecting failure; returns stderr.
 pub fn fails(args: &[&str]) -> String {
     let out = trainlog().args(args).output().unwrap();

@@ -52,17 +52,7 @@ fn import(db: &Path, path: &Path, extra: &[&str]) -> String {
 
 /// `trainlog query` output as CSV.
 fn query(db: &Path, args: &[&str]) -> String {
-    let out = trainlog()
-        .args(["query", "--db", db.to_str().unwrap(), "--format", "csv"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "trainlog query {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    query_csv(db, args)
 }
 
 /// (new run id, source run id) pairs from import's report line ("run M (source run N, …").

@@ -129,16 +129,7 @@ fn jobs_2_records_the_rows_of_jobs_1() {
 
 /// CSV of canned query `q` on `db`.
 fn query(db: &Path, q: &str) -> String {
-    let out = trainlog()
-        .args(["query", q, "--db", db.to_str().unwrap(), "--format", "csv"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "query {q}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    query_csv(db, &[q])
 }
 
 #[test]

@@ -64,6 +64,23 @@ fn logits(rng: &mut ChaCha8Rng, label: usize, learned_at: f64, epoch: usize, out
     }
 }
 
+/// A run of the bench experiment: seeds `seed`, model "synthetic", capture both.
+pub fn create_run(store: &Store, seed: u64, epochs: usize, logits: &str) -> i64 {
+    store
+        .create_run(&NewRun {
+            experiment: "bench",
+            init_seed: seed,
+            order_seed: seed,
+            model: "synthetic",
+            config_json: "{}",
+            epochs,
+            capture: "both",
+            device: "cpu",
+            logits,
+        })
+        .expect("run")
+}
+
 pub fn build(path: &std::path::Path, runs: usize, epochs: usize, n: usize) {
     let data = synthetic_dataset(n);
     let mut store = Store::open(path).expect("store");
@@ -74,19 +91,7 @@ pub fn build(path: &std::path::Path, runs: usize, epochs: usize, n: usize) {
     let n_train = data.indices(Split::Train).len();
     let (mut rows, mut write_s, mut metrics_s) = (0u64, 0.0, 0.0);
     for r in 0..runs {
-        let run_id = store
-            .create_run(&NewRun {
-                experiment: "bench",
-                init_seed: r as u64,
-                order_seed: r as u64,
-                model: "synthetic",
-                config_json: "{}",
-                epochs,
-                capture: "both",
-                device: "cpu",
-                logits: "f32",
-            })
-            .expect("run");
+        let run_id = create_run(&store, r as u64, epochs, "f32");
         let learned: Vec<f64> = difficulty
             .iter()
             .map(|d| 1.0 + d * d * epochs as f64 * 0.8 + rng.random::<f64>() * 3.0)
